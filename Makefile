@@ -1,0 +1,28 @@
+# The two set-up commands of the README, plus bench. Each installs what is missing first.
+BUILD ?= build
+PYTHON := .venv/bin/python
+JOBS ?= $(shell nproc)
+
+.PHONY: all bootstrap build test demo bench clean
+
+all: build
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+build: bootstrap
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	POMONA_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+bench: build
+	@bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

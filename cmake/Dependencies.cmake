@@ -1,0 +1,42 @@
+# Third-party libraries, each from Debian's packages except Arrow/Parquet (from the pyarrow wheel
+# in the project's .venv, see scripts/bootstrap.sh).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(PNG REQUIRED)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(CURL REQUIRED)
+find_package(OpenMP REQUIRED)
+pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
+
+find_library(DNNL_LIBRARY NAMES dnnl REQUIRED)
+find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp REQUIRED)
+add_library(pomona_dnnl INTERFACE)
+target_link_libraries(pomona_dnnl INTERFACE ${DNNL_LIBRARY} OpenMP::OpenMP_CXX)
+target_include_directories(pomona_dnnl SYSTEM INTERFACE ${DNNL_INCLUDE_DIR})
+
+set(POMONA_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH "Python of the project's venv")
+execute_process(
+  COMMAND ${POMONA_PYTHON} -c "import pyarrow as pa; print(pa.get_include()); print(pa.get_library_dirs()[0])"
+  OUTPUT_VARIABLE _pyarrow_dirs RESULT_VARIABLE _pyarrow_rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT _pyarrow_rc EQUAL 0)
+  message(FATAL_ERROR "pyarrow not found in ${POMONA_PYTHON}: run scripts/bootstrap.sh (make does).")
+endif()
+string(REPLACE "\n" ";" _pyarrow_dirs "${_pyarrow_dirs}")
+list(GET _pyarrow_dirs 0 ARROW_INCLUDE_DIR)
+list(GET _pyarrow_dirs 1 ARROW_LIB_DIR)
+add_library(pomona_arrow INTERFACE)
+target_include_directories(pomona_arrow SYSTEM INTERFACE ${ARROW_INCLUDE_DIR})
+target_link_directories(pomona_arrow INTERFACE ${ARROW_LIB_DIR})
+target_link_libraries(pomona_arrow INTERFACE parquet arrow)
+# The binary finds the wheel's libraries where they are installed.
+list(APPEND CMAKE_BUILD_RPATH ${ARROW_LIB_DIR})
+
+if(POMONA_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(POMONA_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,40 @@
+// image/: bytes -> RGB8 image -> network input, exactly as the notebook does it with Pillow and
+// Keras: Image.open(bytes).convert('RGB').resize((size, size)) then preprocess_input (x/127.5-1).
+// Knows nothing of files, models or tables.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "pomona/error.h"
+
+namespace pomona {
+
+// Pillow's Image.MAX_IMAGE_PIXELS: larger images are refused as decompression bombs.
+inline constexpr int64_t kMaxImagePixels = 89'478'485;
+
+// Interleaved 8-bit RGB, rows top to bottom, no padding: pixels.size() == width*height*3.
+struct Rgb8Image {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> pixels;
+};
+
+// Decodes a JPEG or PNG (format sniffed from the bytes, not the name) to RGB the way Pillow's
+// Image.open(...).convert('RGB') does for every colour mode (grey, grey+alpha, palette, RGB,
+// RGBA, 16-bit, CMYK/YCCK JPEG). Returns a one-line error for empty, truncated, corrupt or
+// unsupported data, and for images above max_pixels, refused before the pixels are allocated.
+Result<Rgb8Image> decode_image(std::span<const uint8_t> bytes, int64_t max_pixels = kMaxImagePixels);
+
+// Pillow's Image.resize((width, height)) with its default filter (BICUBIC, antialiased when
+// shrinking, fixed-point arithmetic, horizontal pass then vertical pass): byte-identical output.
+// Requires src non-empty, width > 0, height > 0.
+Rgb8Image resize_like_pillow(const Rgb8Image& src, int width, int height);
+
+// Keras' mobilenet_v2.preprocess_input in float32: out[i] = pixels[i] / 127.5 - 1, NHWC order
+// (the layout of Rgb8Image). Requires out to hold width*height*3 floats.
+void preprocess_keras(const Rgb8Image& image, float* out);
+
+}  // namespace pomona

@@ -1,0 +1,90 @@
+// model/: Keras weights -> MobileNetV2 graph -> 1280-d features, on oneDNN.
+// Equal to Keras' MobileNetV2(include_top=True) cut at layers[-2] (global average pooling)
+// within float error. Knows nothing of images on disk or tables.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pomona {
+
+// One of Keras' MobileNetV2 variants. alpha in {0.35, 0.5, 0.75, 1.0, 1.3, 1.4}; size 96..224.
+struct MobileNetV2Spec {
+  float alpha = 1.0f;
+  int size = 224;
+};
+
+// A float32 array from a weights file, row-major with Keras' shape (e.g. HWIO for Conv2D).
+struct WeightTensor {
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+// The weights of a Keras model, by layer name, each layer's arrays in Keras' order
+// (Conv2D: kernel[, bias]; DepthwiseConv2D: depthwise_kernel; BatchNormalization: gamma, beta,
+// moving_mean, moving_variance; Dense: kernel, bias).
+class KerasWeights {
+ public:
+  // Reads a Keras legacy H5 weights file (root attribute `layer_names`, per-layer `weight_names`,
+  // as Keras publishes mobilenet_v2_weights_tf_dim_ordering_tf_kernels_*.h5) or a Keras 3
+  // `.weights.h5`. Throws JobError(kConfiguration) with one line naming the file when it is
+  // missing, not HDF5, truncated or not laid out like Keras weights.
+  static KerasWeights load(const std::string& path);
+
+  // Requires has(layer). Throws JobError(kConfiguration) naming the layer when absent.
+  const std::vector<WeightTensor>& layer(const std::string& name) const;
+  bool has(const std::string& name) const { return layers_.count(name) != 0; }
+  const std::string& source() const { return source_; }
+
+  std::map<std::string, std::vector<WeightTensor>>& mutable_layers() { return layers_; }
+
+ private:
+  std::string source_;
+  std::map<std::string, std::vector<WeightTensor>> layers_;
+};
+
+// Keras' published file name and URL for a spec, and where Keras caches it:
+// $KERAS_HOME/models/ or ~/.keras/models/.
+std::string keras_weights_file_name(const MobileNetV2Spec& spec, bool include_top);
+std::string keras_weights_url(const MobileNetV2Spec& spec, bool include_top);
+std::string keras_cache_dir();
+// The cached weights file for spec (with or without top) if one exists, else "".
+std::string find_cached_weights(const MobileNetV2Spec& spec);
+// Downloads the published weights for spec into keras_cache_dir() (temp file + rename) and
+// checks that they load; returns the path. Throws JobError(kInputOutput) on network failure.
+std::string fetch_keras_weights(const MobileNetV2Spec& spec, bool include_top);
+
+// The MobileNetV2 network built once from weights, executed with oneDNN primitives.
+// Thread-safe: many threads may call extract() at once, each with its own Context.
+class FeatureExtractor {
+ public:
+  // Builds the graph for spec with batches of up to max_batch images. Throws
+  // JobError(kConfiguration) naming the layer and both shapes when the weights do not fit spec.
+  static std::unique_ptr<FeatureExtractor> create(const KerasWeights& weights,
+                                                  const MobileNetV2Spec& spec, int max_batch);
+  virtual ~FeatureExtractor() = default;
+
+  // Per-thread activation buffers and stream.
+  class Context {
+   public:
+    virtual ~Context() = default;
+  };
+  virtual std::unique_ptr<Context> new_context() const = 0;
+
+  // input: n (1..max_batch) preprocessed images, NHWC float32 of size x size x 3 each.
+  // features: receives n x feature_dim() floats. Runs on the calling thread with as many
+  // oneDNN threads as set_compute_threads() gave this thread.
+  virtual void extract(Context& context, const float* input, int n, float* features) const = 0;
+
+  virtual const MobileNetV2Spec& spec() const = 0;
+  virtual int max_batch() const = 0;
+  virtual int feature_dim() const = 0;  // 1280, or 1280*alpha rounded to 8 when alpha > 1
+};
+
+// Sets how many threads oneDNN uses for calls made from the calling thread.
+void set_compute_threads(int threads);
+
+}  // namespace pomona

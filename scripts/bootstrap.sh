@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what Pomona needs and is missing, idempotently: Debian packages, then the project's
+# .venv with the pinned PyPI packages of requirements.txt. Safe to run on every make.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libdnnl-dev libturbojpeg0-dev libpng-dev libhdf5-dev
+  libcli11-dev libgtest-dev libbenchmark-dev libeigen3-dev
+  libopenblas-dev liblapacke-dev libcurl4-openssl-dev
+  python3 python3-venv python3-dev
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+stamp=.venv/.requirements.sha
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: preparing .venv from requirements.txt"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q -r requirements.txt
+  # Arrow C++ ships inside the pyarrow wheel; give its libraries the unversioned names a linker wants.
+  .venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,1 @@
+# decode: sources and tests (JPEG/PNG -> RGB like Pillow)

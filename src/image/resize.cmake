@@ -1,0 +1,1 @@
+# resize + preprocess: sources, tests, benchmarks (bit-exact Pillow resize)

@@ -1,0 +1,1 @@
+# Keras weights (HDF5) and the ~/.keras cache

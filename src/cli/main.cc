@@ -1,0 +1,130 @@
+// The `pomona` command: parses options, runs the pipeline, prints a summary. Every failure that
+// stops a job is one line on stderr and an exit code (pomona/error.h).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "pomona/error.h"
+#include "pomona/pipeline.h"
+#include "progress.h"
+
+namespace pomona {
+namespace {
+
+constexpr const char* kVersion = POMONA_VERSION;
+
+constexpr const char* kFeaturizeExamples = R"(
+Examples:
+  pomona featurize photos/ features.parquet
+  pomona featurize Test/ results/ --rows-per-file 50000 --threads 2
+  pomona featurize Test/ out.parquet --weights mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5
+  pomona featurize Test/ out.parquet --alpha 0.35 --size 96 --glob '*.jpg'
+)";
+
+void add_model_options(CLI::App& command, MobileNetV2Spec& spec) {
+  command.add_option("--alpha", spec.alpha, "MobileNetV2 width multiplier")
+      ->check(CLI::IsMember({0.35f, 0.5f, 0.75f, 1.0f, 1.3f, 1.4f}))
+      ->capture_default_str();
+  command.add_option("--size", spec.size, "input size the images are resized to")
+      ->check(CLI::Range(96, 224))
+      ->capture_default_str();
+}
+
+void print_summary(const Summary& summary, const std::string& output) {
+  std::printf("pomona: %lld images, %lld errors, %.2f s, %.1f img/s -> %s\n",
+              static_cast<long long>(summary.images), static_cast<long long>(summary.errors),
+              summary.seconds, summary.seconds > 0 ? summary.images / summary.seconds : 0.0,
+              output.c_str());
+  for (const std::string& error : summary.first_errors) std::printf("  error: %s\n", error.c_str());
+  if (summary.errors > static_cast<int64_t>(summary.first_errors.size())) {
+    std::printf("  ... and %lld more error rows (column `error` of the output)\n",
+                static_cast<long long>(summary.errors - summary.first_errors.size()));
+  }
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"Pomona: MobileNetV2 transfer-learning features from image folders to Parquet."};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+
+  FeaturizeOptions options;
+  std::string glob = "*.jpg,*.jpeg,*.png";
+  std::string label_from = "parent";
+  bool fail_on_error = false;
+  bool quiet = false;
+  CLI::App* featurize_cmd = app.add_subcommand(
+      "featurize", "Featurize every image under INPUT into OUTPUT (.parquet file or folder).");
+  featurize_cmd->footer(kFeaturizeExamples);
+  featurize_cmd->add_option("INPUT", options.input, "folder of images (recursive) or one image")
+      ->required();
+  featurize_cmd->add_option("OUTPUT", options.output, "a .parquet file, or a folder of part files")
+      ->required();
+  featurize_cmd->add_option("--glob", glob, "comma-separated file name patterns, case-insensitive")
+      ->capture_default_str();
+  featurize_cmd->add_option("--label-from", label_from, "label = parent folder name, or none")
+      ->check(CLI::IsMember({"parent", "none"}))
+      ->capture_default_str();
+  featurize_cmd->add_option("--weights", options.weights,
+                            "Keras weights .h5 (default: Keras' cache, ~/.keras/models)");
+  add_model_options(*featurize_cmd, options.spec);
+  featurize_cmd->add_option("--batch", options.batch, "images per network call")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  featurize_cmd->add_option("--threads", options.threads, "thread budget (0 = all cores)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  featurize_cmd->add_option("--rows-per-file", options.rows_per_file, "rows per part file (folder output)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  featurize_cmd->add_flag("--fail-on-error", fail_on_error, "exit 1 when any image failed");
+  featurize_cmd->add_flag("-q,--quiet", quiet, "no progress output");
+
+  CLI::App* weights_cmd = app.add_subcommand("weights", "Manage Keras MobileNetV2 weights files.");
+  weights_cmd->require_subcommand(1);
+  MobileNetV2Spec fetch_spec;
+  bool no_top = false;
+  CLI::App* fetch_cmd = weights_cmd->add_subcommand(
+      "fetch", "Download Keras' published ImageNet weights into Keras' cache and check them.");
+  add_model_options(*fetch_cmd, fetch_spec);
+  fetch_cmd->add_flag("--no-top", no_top, "the _no_top file (without the classifier)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return static_cast<int>(ExitCode::kConfiguration);
+  }
+
+  if (featurize_cmd->parsed()) {
+    options.list.globs = parse_globs(glob);
+    options.label_from = label_from == "none" ? LabelFrom::kNone : LabelFrom::kParent;
+    ProgressPrinter progress(isatty(STDERR_FILENO));
+    const Summary summary = featurize(options, quiet ? nullptr : &progress);
+    if (!quiet) progress.finish();
+    print_summary(summary, options.output);
+    return fail_on_error && summary.errors > 0 ? static_cast<int>(ExitCode::kRowErrors) : 0;
+  }
+  if (fetch_cmd->parsed()) {
+    std::printf("pomona: weights ready at %s\n", fetch_keras_weights(fetch_spec, !no_top).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace pomona
+
+int main(int argc, char** argv) {
+  try {
+    return pomona::run(argc, argv);
+  } catch (const pomona::JobError& e) {
+    std::fprintf(stderr, "pomona: error: %s\n", e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pomona: internal error: %s\n", e.what());
+    return static_cast<int>(pomona::ExitCode::kInputOutput);
+  }
+}

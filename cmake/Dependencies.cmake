@@ -9,6 +9,8 @@ find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(CURL REQUIRED)
 find_package(OpenMP REQUIRED)
 pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
+# The libjpeg API of libjpeg-turbo (JPEG::JPEG): suspending input, as Pillow reads JPEGs.
+find_package(JPEG REQUIRED)
 
 find_library(DNNL_LIBRARY NAMES dnnl REQUIRED)
 find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp REQUIRED)

@@ -1,0 +1,180 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pomona/image.h"
+
+namespace pomona {
+namespace {
+
+// Written by tools/make_decode_fixtures.py (the ctest fixture make_decode_fixtures).
+const std::filesystem::path kFixtures = POMONA_DECODE_FIXTURES_DIR;
+
+std::vector<uint8_t> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in) << "cannot read " << path;
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct Expectation {
+  std::string name;
+  bool pillow_accepts = false;
+  int width = 0;
+  int height = 0;
+};
+
+std::vector<Expectation> read_manifest() {
+  std::vector<Expectation> manifest;
+  std::ifstream in(kFixtures / "manifest.tsv");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    Expectation expectation;
+    std::string status;
+    fields >> expectation.name >> status >> expectation.width >> expectation.height;
+    expectation.pillow_accepts = status == "ok";
+    manifest.push_back(expectation);
+  }
+  return manifest;
+}
+
+// Checks decode_image against Pillow for every fixture whose name starts with prefix; returns
+// how many were checked, so that a test cannot pass by matching nothing.
+int expect_same_as_pillow(const std::string& prefix) {
+  int checked = 0;
+  for (const Expectation& expected : read_manifest()) {
+    if (expected.name.rfind(prefix, 0) != 0) continue;
+    ++checked;
+    SCOPED_TRACE(expected.name);
+    const std::vector<uint8_t> bytes = read_file(kFixtures / expected.name);
+    const Result<Rgb8Image> decoded = decode_image(bytes);
+    if (!expected.pillow_accepts) {
+      EXPECT_FALSE(decoded.ok()) << "Pillow refuses this file";
+      if (!decoded.ok()) {
+        EXPECT_EQ(decoded.error().find('\n'), std::string::npos);
+      }
+      continue;
+    }
+    EXPECT_TRUE(decoded.ok()) << decoded.error();
+    if (!decoded.ok()) continue;
+    const Rgb8Image& image = decoded.value();
+    EXPECT_EQ(image.width, expected.width);
+    EXPECT_EQ(image.height, expected.height);
+    EXPECT_TRUE(image.pixels == read_file(kFixtures / (expected.name + ".rgb")))
+        << "pixels differ from Pillow's";
+  }
+  return checked;
+}
+
+TEST(DecodeImage, PngOfEveryModeMatchesPillow) { EXPECT_GE(expect_same_as_pillow("png_"), 80); }
+
+TEST(DecodeImage, InterlacedPngMatchesPillow) {
+  EXPECT_GE(expect_same_as_pillow("png_interlaced_"), 10);
+}
+
+TEST(DecodeImage, PngDamageIsRefusedExactlyWherePillowRefusesIt) {
+  EXPECT_GE(expect_same_as_pillow("png_truncated_at_"), 40);
+  EXPECT_EQ(expect_same_as_pillow("png_bad_"), 3);  // IHDR crc, IDAT crc (accepted), filter
+  EXPECT_EQ(expect_same_as_pillow("png_stream_ends_"), 2);
+}
+
+TEST(DecodeImage, JpegOfEveryKindMatchesPillow) {
+  for (const char* kind :
+       {"jpeg_baseline_", "jpeg_progressive", "jpeg_optimized", "jpeg_adobe_rgb",
+        "jpeg_restart_markers", "jpeg_l", "jpeg_cmyk", "jpeg_ycck", "jpeg_tiny_"}) {
+    EXPECT_GE(expect_same_as_pillow(kind), 1) << kind;
+  }
+}
+
+TEST(DecodeImage, TruncatedJpegIsRefusedLikePillow) {
+  EXPECT_GE(expect_same_as_pillow("jpeg_truncated_at_"), 30);
+  EXPECT_GE(expect_same_as_pillow("jpeg_progressive_truncated_at_"), 15);
+  EXPECT_EQ(expect_same_as_pillow("jpeg_no_eoi"), 1);
+  EXPECT_EQ(expect_same_as_pillow("jpeg_garbage_"), 2);
+  EXPECT_EQ(expect_same_as_pillow("jpeg_only_header"), 1);
+  EXPECT_EQ(expect_same_as_pillow("jpeg_12bit"), 1);
+}
+
+TEST(DecodeImage, EmptyAndNonImageBytesAreRefused) {
+  EXPECT_EQ(expect_same_as_pillow("empty"), 1);
+  const Result<Rgb8Image> text = decode_image(read_file(kFixtures / "text_named_png"));
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.error(), "not a JPEG or PNG image");
+  EXPECT_FALSE(decode_image({}).ok());
+}
+
+// A 28-byte header claiming 100000x100000 RGB: allocating it would need 30 GB, so passing this
+// test quickly shows the refusal comes before any pixel memory.
+TEST(DecodeImage, PngBombIsRefusedFromItsHeader) {
+  std::vector<uint8_t> png = read_file(kFixtures / "png_rgb8");
+  ASSERT_GT(png.size(), 24u);
+  const uint8_t huge[] = {0x00, 0x01, 0x86, 0xA0};  // 100000, big-endian
+  std::copy(std::begin(huge), std::end(huge), png.begin() + 16);
+  std::copy(std::begin(huge), std::end(huge), png.begin() + 20);
+  // The header CRC must stay valid for the size to be believed: recompute it.
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 12; i < 29; ++i) {
+    crc ^= png[i];
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  crc ^= 0xFFFFFFFFu;
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+  const Result<Rgb8Image> decoded = decode_image(png);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().find("100000x100000"), std::string::npos) << decoded.error();
+  EXPECT_NE(decoded.error().find(std::to_string(kMaxImagePixels)), std::string::npos);
+}
+
+TEST(DecodeImage, JpegBombIsRefusedFromItsHeader) {
+  std::vector<uint8_t> jpeg = read_file(kFixtures / "jpeg_progressive");
+  const uint8_t sof2[] = {0xFF, 0xC2};
+  auto sof = std::search(jpeg.begin(), jpeg.end(), std::begin(sof2), std::end(sof2));
+  ASSERT_NE(sof, jpeg.end());
+  sof[5] = sof[7] = 0xEA;  // 60000 x 60000: 3.6 billion pixels, 10.8 GB of RGB
+  sof[6] = sof[8] = 0x60;
+  const Result<Rgb8Image> decoded = decode_image(jpeg);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().find("60000x60000"), std::string::npos) << decoded.error();
+}
+
+TEST(DecodeImage, PixelLimitIsInclusive) {
+  const std::vector<uint8_t> png = read_file(kFixtures / "png_rgb8");  // 37 x 23
+  EXPECT_TRUE(decode_image(png, 37 * 23).ok());
+  EXPECT_FALSE(decode_image(png, 37 * 23 - 1).ok());
+  const std::vector<uint8_t> jpeg = read_file(kFixtures / "jpeg_baseline_420");  // 61 x 47
+  EXPECT_TRUE(decode_image(jpeg, 61 * 47).ok());
+  EXPECT_FALSE(decode_image(jpeg, 61 * 47 - 1).ok());
+}
+
+TEST(DecodeImage, ZeroSizedImagesAreRefused) {
+  EXPECT_EQ(expect_same_as_pillow("png_zero_size"), 1);
+}
+
+TEST(DecodeImage, FruitsSampleMatchesPillowByteForByte) {
+  std::ifstream in(kFixtures / "fruits.tsv");
+  int checked = 0;
+  for (std::string line; std::getline(in, line); ++checked) {
+    std::istringstream fields(line);
+    std::string path, expected_path;
+    int width = 0, height = 0;
+    std::getline(fields, path, '\t');
+    std::getline(fields, expected_path, '\t');
+    fields >> width >> height;
+    SCOPED_TRACE(path);
+    const Result<Rgb8Image> decoded = decode_image(read_file(path));
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_EQ(decoded.value().width, width);
+    EXPECT_EQ(decoded.value().height, height);
+    EXPECT_TRUE(decoded.value().pixels == read_file(expected_path));
+  }
+  if (checked == 0) GTEST_SKIP() << "../shared/fruits-sample not present";
+  EXPECT_EQ(checked, 180);
+}
+
+}  // namespace
+}  // namespace pomona

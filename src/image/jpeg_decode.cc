@@ -1,0 +1,207 @@
+#include "jpeg_decode.h"
+
+#include <jpeglib.h>
+
+#include <algorithm>
+#include <csetjmp>
+#include <cstdio>  // jpeglib.h needs FILE
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "decode_common.h"
+
+namespace pomona::image_internal {
+namespace {
+
+Result<Rgb8Image> jpeg_failure(const std::string& message) {
+  return Result<Rgb8Image>::failure("JPEG: " + message);
+}
+
+uint32_t read_u16(const uint8_t* p) { return (uint32_t{p[0]} << 8) | p[1]; }
+
+// Pillow parses the markers up to the first scan in Python before libjpeg sees the data, and
+// refuses some files libjpeg would decode. This walk mirrors that parser (JpegImagePlugin._open)
+// so that the same files are refused. Returns an error message, or "" when Pillow would go on.
+std::string check_markers_like_pillow(std::span<const uint8_t> bytes) {
+  size_t pos = 3;  // past FF D8 FF; the last FF starts the first marker
+  bool pending_ff = true;
+  bool have_frame = false;
+  while (true) {
+    if (!pending_ff) {
+      if (pos >= bytes.size()) break;
+      if (bytes[pos++] != 0xFF) continue;  // Pillow skips junk between segments
+    }
+    pending_ff = false;
+    if (pos >= bytes.size()) break;
+    const uint32_t marker = 0xFF00 | bytes[pos++];
+    if (marker == 0xFFFF) {
+      pending_ff = true;  // fill byte: the second FF may start the marker
+      continue;
+    }
+    if (marker == 0xFF00) continue;  // stuffed zero outside a scan
+    if (marker < 0xFFC0) return "no marker found";
+    // Markers without a length field: RSTn, SOI, EOI, JPG, JPGn.
+    if ((marker >= 0xFFD0 && marker <= 0xFFD9) || marker == 0xFFC8 ||
+        (marker >= 0xFFF0 && marker <= 0xFFFD)) {
+      continue;
+    }
+    if (pos + 2 > bytes.size()) return "file ends inside a marker";
+    const int64_t length = int64_t{read_u16(&bytes[pos])} - 2;
+    pos += 2;
+    const size_t segment_size = length > 0 ? static_cast<size_t>(length) : 0;
+    if (segment_size > bytes.size() - pos) return "file ends inside a marker";
+    const std::span<const uint8_t> segment = bytes.subspan(pos, segment_size);
+    pos += segment_size;
+    const auto starts_with = [&](std::string_view prefix) {
+      return segment.size() >= prefix.size() &&
+             std::equal(prefix.begin(), prefix.end(), segment.begin());
+    };
+    const bool is_frame = marker >= 0xFFC0 && marker <= 0xFFCF && marker != 0xFFC4 &&
+                          marker != 0xFFC8 && marker != 0xFFCC;
+    if (is_frame) {
+      if (segment.size() < 6) return "frame header too short";
+      if (segment[0] != 8) return "cannot handle " + std::to_string(segment[0]) + "-bit layers";
+      if (segment[5] != 1 && segment[5] != 3 && segment[5] != 4) {
+        return "cannot handle " + std::to_string(segment[5]) + "-layer images";
+      }
+      if (read_u16(&segment[1]) == 0 || read_u16(&segment[3]) == 0) return "image has no pixels";
+      have_frame = true;
+    } else if (marker == 0xFFDB) {
+      for (size_t table = 0; table < segment.size();) {
+        const size_t table_size = 1 + (segment[table] >> 4 == 0 ? 64 : 128);
+        if (segment.size() - table < table_size) return "bad quantization table marker";
+        table += table_size;
+      }
+    } else if ((marker == 0xFFE0 && starts_with("JFIF")) ||
+               (marker == 0xFFEE && starts_with("Adobe"))) {
+      if (segment.size() < 7) return "APP marker too short";
+    } else if (marker == 0xFFDA) {
+      return have_frame ? "" : "scan before frame header";
+    }
+  }
+  return "no image data (file ends before the first scan)";
+}
+
+struct ErrorManager {
+  jpeg_error_mgr pub;
+  std::jmp_buf jump;
+};
+
+[[noreturn]] void jump_to_error(j_common_ptr cinfo) {
+  std::longjmp(reinterpret_cast<ErrorManager*>(cinfo->err)->jump, 1);
+}
+
+// Warnings (corrupt data that libjpeg recovers from) are not errors for Pillow either.
+void ignore_message(j_common_ptr) {}
+
+// A suspending source over the whole file, like Pillow's: when libjpeg wants bytes past the end,
+// the read suspends instead of inventing an EOI marker, and the caller reports truncation.
+void noop_source(j_decompress_ptr) {}
+boolean suspend_at_end(j_decompress_ptr) { return FALSE; }
+void skip_input(j_decompress_ptr cinfo, long count) {
+  jpeg_source_mgr* src = cinfo->src;
+  const size_t skipped = count > 0 ? static_cast<size_t>(count) : 0;
+  const size_t advance = std::min(skipped, src->bytes_in_buffer);
+  src->next_input_byte += advance;
+  src->bytes_in_buffer -= advance;
+}
+
+// Pillow reads 4-channel JPEGs as Adobe-inverted CMYK ("CMYK;I"), then converts with
+// Convert.c's cmyk2rgb: channel = clip(nk - nk*c/255) with nk = 255 - k, rounded as MULDIV255.
+void inverted_cmyk_to_rgb(const uint8_t* cmyk, int width, uint8_t* rgb) {
+  const auto muldiv255 = [](int a, int b) {
+    const int t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+  };
+  for (int x = 0; x < width; ++x, cmyk += 4, rgb += 3) {
+    const int nk = cmyk[3];  // 255 - (255 - stored k)
+    for (int c = 0; c < 3; ++c) rgb[c] = static_cast<uint8_t>(nk - muldiv255(255 - cmyk[c], nk));
+  }
+}
+
+// The libjpeg part. Kept free of C++ objects with destructors, since errors longjmp back here;
+// `image` lives in the caller's frame and survives the jump.
+// Returns "" on success or the error message.
+std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
+                        std::span<const uint8_t> bytes, int64_t max_pixels,
+                        Result<Rgb8Image>& image, std::vector<uint8_t>& cmyk_rows) {
+  if (setjmp(errors.jump)) {
+    char message[JMSG_LENGTH_MAX];
+    errors.pub.format_message(reinterpret_cast<j_common_ptr>(&cinfo), message);
+    return message;
+  }
+  jpeg_source_mgr source{};
+  source.next_input_byte = bytes.data();
+  source.bytes_in_buffer = bytes.size();
+  source.init_source = noop_source;
+  source.fill_input_buffer = suspend_at_end;
+  source.skip_input_data = skip_input;
+  source.resync_to_restart = jpeg_resync_to_restart;
+  source.term_source = noop_source;
+  cinfo.src = &source;
+
+  int header;
+  do {
+    header = jpeg_read_header(&cinfo, FALSE);
+  } while (header == JPEG_HEADER_TABLES_ONLY);
+  if (header == JPEG_SUSPENDED) return "image file is truncated";
+
+  image = allocate_rgb8(cinfo.image_width, cinfo.image_height, max_pixels);
+  if (!image.ok()) return image.error();
+
+  // Pillow's defaults (JpegDecode.c outside draft mode): libjpeg's ISLOW DCT and fancy
+  // upsampling. Greyscale comes out replicated to RGB exactly as Pillow's L -> RGB does.
+  const bool cmyk = cinfo.num_components == 4;
+  cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+  cinfo.dct_method = JDCT_ISLOW;
+  cinfo.do_fancy_upsampling = TRUE;
+  if (!jpeg_start_decompress(&cinfo)) return "image file is truncated";
+
+  Rgb8Image& out = image.value();
+  const size_t row_bytes = size_t{cinfo.output_width} * 3;
+  JSAMPROW rows[4];  // libjpeg hands out at most rec_outbuf_height (<= 4) rows per call
+  const int rows_per_call = std::min(cinfo.rec_outbuf_height, 4);
+  if (cmyk) cmyk_rows.resize(size_t{cinfo.output_width} * 4 * rows_per_call);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    const JDIMENSION first = cinfo.output_scanline;
+    const int wanted =
+        static_cast<int>(std::min<JDIMENSION>(rows_per_call, cinfo.output_height - first));
+    for (int r = 0; r < wanted; ++r) {
+      rows[r] = cmyk ? &cmyk_rows[size_t{cinfo.output_width} * 4 * r]
+                     : &out.pixels[(first + r) * row_bytes];
+    }
+    const JDIMENSION read = jpeg_read_scanlines(&cinfo, rows, wanted);
+    if (read == 0) return "image file is truncated";
+    if (cmyk) {
+      for (JDIMENSION r = 0; r < read; ++r) {
+        inverted_cmyk_to_rgb(rows[r], out.width, &out.pixels[(first + r) * row_bytes]);
+      }
+    }
+  }
+  // Like Pillow, a file that ends after the last row but before EOI is complete enough.
+  jpeg_finish_decompress(&cinfo);
+  return "";
+}
+
+}  // namespace
+
+Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels) {
+  if (std::string refused = check_markers_like_pillow(bytes); !refused.empty()) {
+    return jpeg_failure(refused);
+  }
+  jpeg_decompress_struct cinfo;
+  ErrorManager errors;
+  cinfo.err = jpeg_std_error(&errors.pub);
+  errors.pub.error_exit = jump_to_error;
+  errors.pub.output_message = ignore_message;
+  jpeg_create_decompress(&cinfo);
+  Result<Rgb8Image> image = Rgb8Image{};
+  std::vector<uint8_t> cmyk_rows;
+  const std::string error = run_libjpeg(cinfo, errors, bytes, max_pixels, image, cmyk_rows);
+  jpeg_destroy_decompress(&cinfo);
+  if (!error.empty()) return jpeg_failure(error);
+  return image;
+}
+
+}  // namespace pomona::image_internal

@@ -1,0 +1,430 @@
+// A PNG reader that follows Pillow's PngImagePlugin.py and ZipDecode.c step by step rather than
+// libpng, because Pillow's rules differ from libpng's in ways that decide accept/refuse: it skips
+// the CRC of IDAT chunks, stops at the last row without reading the zlib checksum or IEND, and
+// leaves rows black when the zlib stream ends early at a row boundary.
+#include "png_decode.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "decode_common.h"
+
+namespace pomona::image_internal {
+namespace {
+
+constexpr std::array<uint8_t, 8> kSignature = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
+Result<Rgb8Image> png_failure(const std::string& message) {
+  return Result<Rgb8Image>::failure("PNG: " + message);
+}
+
+uint32_t read_u32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+enum ColorType : uint8_t { kGrey = 0, kRgb = 2, kPalette = 3, kGreyAlpha = 4, kRgba = 6 };
+
+struct Header {
+  int64_t width = 0;
+  int64_t height = 0;
+  int bit_depth = 0;
+  ColorType color_type = kGrey;
+  bool interlaced = false;
+  bool valid_mode = false;  // a (bit depth, colour type) pair in Pillow's _MODES
+
+  int channels() const {
+    switch (color_type) {
+      case kRgb:
+        return 3;
+      case kGreyAlpha:
+        return 2;
+      case kRgba:
+        return 4;
+      default:
+        return 1;
+    }
+  }
+  int bits_per_pixel() const { return bit_depth * channels(); }
+};
+
+bool is_valid_mode(int bit_depth, int color_type) {
+  switch (color_type) {
+    case kGrey:
+      return bit_depth == 1 || bit_depth == 2 || bit_depth == 4 || bit_depth == 8 ||
+             bit_depth == 16;
+    case kPalette:
+      return bit_depth == 1 || bit_depth == 2 || bit_depth == 4 || bit_depth == 8;
+    case kRgb:
+    case kGreyAlpha:
+    case kRgba:
+      return bit_depth == 8 || bit_depth == 16;
+    default:
+      return false;
+  }
+}
+
+struct Chunk {
+  std::string_view type;
+  std::span<const uint8_t> data;  // may be shorter than length when the file is cut
+  uint32_t length = 0;
+  size_t data_offset = 0;
+};
+
+// Pillow's chunk id check (is_cid): four ASCII letters.
+bool is_chunk_id(std::string_view type) {
+  return std::all_of(type.begin(), type.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); });
+}
+
+// Reads the chunk header at offset; false when fewer than 8 bytes remain.
+bool read_chunk(std::span<const uint8_t> bytes, size_t offset, Chunk& chunk) {
+  if (offset > bytes.size() || bytes.size() - offset < 8) return false;
+  chunk.length = read_u32(&bytes[offset]);
+  chunk.type = std::string_view(reinterpret_cast<const char*>(&bytes[offset + 4]), 4);
+  chunk.data_offset = offset + 8;
+  const size_t available = bytes.size() - chunk.data_offset;
+  chunk.data = bytes.subspan(chunk.data_offset, std::min<size_t>(chunk.length, available));
+  return true;
+}
+
+// The content checks of Pillow's chunk handlers that refuse a file; "" when the chunk is fine.
+std::string chunk_content_error(const Chunk& chunk, const Header& header, bool have_header) {
+  const size_t size = chunk.data.size();
+  const auto too_short = [&](size_t minimum) {
+    return size < minimum ? "truncated " + std::string(chunk.type) + " chunk" : std::string();
+  };
+  if (chunk.type == "gAMA") return too_short(4);
+  if (chunk.type == "cHRM") return too_short(32);
+  if (chunk.type == "sRGB") return too_short(1);
+  if (chunk.type == "pHYs") return too_short(9);
+  if (chunk.type == "tRNS" && have_header && header.valid_mode) {
+    if (header.color_type == kGrey) return too_short(2);
+    if (header.color_type == kRgb) return too_short(6);
+  }
+  if (chunk.type == "PLTE" && have_header && header.valid_mode && header.color_type == kPalette &&
+      size / 3 > 256) {
+    return "invalid palette size";
+  }
+  return "";
+}
+
+// Everything read before the image data.
+struct Preamble {
+  Header header;
+  std::array<uint8_t, 256 * 3> palette{};  // Pillow's palette starts black
+  size_t first_idat = 0;                   // offset of the first IDAT chunk header
+};
+
+Result<Preamble> read_preamble(std::span<const uint8_t> bytes) {
+  Preamble preamble;
+  bool have_header = false;
+  Header& header = preamble.header;
+  for (size_t offset = kSignature.size();;) {
+    Chunk chunk;
+    if (!read_chunk(bytes, offset, chunk)) {
+      return Result<Preamble>::failure("file ends before the image data");
+    }
+    if (!is_chunk_id(chunk.type)) return Result<Preamble>::failure("broken file (bad chunk id)");
+    if (chunk.type == "IDAT") {
+      preamble.first_idat = offset;
+      break;
+    }
+    if (chunk.type == "IEND") return Result<Preamble>::failure("no image data");
+    if (chunk.data.size() < chunk.length || bytes.size() - chunk.data_offset - chunk.length < 4) {
+      return Result<Preamble>::failure("file ends inside chunk " + std::string(chunk.type));
+    }
+    const uint32_t stored_crc = read_u32(&bytes[chunk.data_offset + chunk.length]);
+    const uLong crc = crc32(0, &bytes[offset + 4], chunk.length + 4);
+    if (crc != stored_crc) {
+      return Result<Preamble>::failure("broken file (bad checksum in chunk " +
+                                       std::string(chunk.type) + ")");
+    }
+    if (std::string error = chunk_content_error(chunk, header, have_header); !error.empty()) {
+      return Result<Preamble>::failure(error);
+    }
+    const std::span<const uint8_t> data = chunk.data;
+    if (chunk.type == "IHDR") {
+      if (data.size() < 13) return Result<Preamble>::failure("truncated IHDR chunk");
+      if (data[11] != 0) return Result<Preamble>::failure("unknown filter category");
+      header.width = read_u32(&data[0]);
+      header.height = read_u32(&data[4]);
+      header.valid_mode = header.valid_mode || is_valid_mode(data[8], data[9]);
+      if (is_valid_mode(data[8], data[9])) {
+        header.bit_depth = data[8];
+        header.color_type = static_cast<ColorType>(data[9]);
+      }
+      header.interlaced = header.interlaced || data[12] != 0;
+      have_header = true;
+    } else if (chunk.type == "PLTE" && have_header && header.valid_mode &&
+               header.color_type == kPalette) {
+      preamble.palette.fill(0);
+      std::copy_n(data.begin(), data.size() / 3 * 3, preamble.palette.begin());
+    }
+    offset = chunk.data_offset + chunk.length + 4;
+  }
+  if (!header.valid_mode) {
+    return Result<Preamble>::failure(have_header ? "unsupported bit depth and colour type"
+                                                 : "missing IHDR chunk");
+  }
+  return preamble;
+}
+
+// Unpacks `count` pixels of one filtered-out row to RGB, as Pillow's unpacker for the PNG's
+// rawmode followed by convert('RGB'): low bit depths scale to 0..255, 16-bit samples keep the
+// high byte except plain 16-bit grey ("I;16"), which clips to 255; alpha is dropped.
+void unpack_row_to_rgb(const Header& header, const std::array<uint8_t, 768>& palette,
+                       const uint8_t* src, int64_t count, uint8_t* rgb) {
+  const int depth = header.bit_depth;
+  if (depth < 8) {
+    const int mask = (1 << depth) - 1;
+    const int scale = 255 / mask;
+    for (int64_t x = 0; x < count; ++x, rgb += 3) {
+      const int64_t bit = x * depth;
+      const int value = (src[bit / 8] >> (8 - depth - bit % 8)) & mask;
+      if (header.color_type == kPalette) {
+        std::memcpy(rgb, &palette[value * 3], 3);
+      } else {
+        rgb[0] = rgb[1] = rgb[2] = static_cast<uint8_t>(value * scale);
+      }
+    }
+    return;
+  }
+  const int sample_bytes = depth / 8;
+  const int pixel_bytes = sample_bytes * header.channels();
+  for (int64_t x = 0; x < count; ++x, src += pixel_bytes, rgb += 3) {
+    switch (header.color_type) {
+      case kPalette:
+        std::memcpy(rgb, &palette[src[0] * 3], 3);
+        break;
+      case kGrey:
+        rgb[0] = rgb[1] = rgb[2] = (sample_bytes == 2 && src[0] != 0) ? 255 : src[sample_bytes - 1];
+        break;
+      case kGreyAlpha:
+        rgb[0] = rgb[1] = rgb[2] = src[0];
+        break;
+      case kRgb:
+      case kRgba:
+        rgb[0] = src[0];
+        rgb[1] = src[sample_bytes];
+        rgb[2] = src[2 * sample_bytes];
+        break;
+    }
+  }
+}
+
+// Undoes the PNG filter of row[1..row_len] in place (row[0] is the filter type), exactly as
+// ZipDecode.c. Returns false for an unknown filter type.
+bool unfilter_row(uint8_t* row, const uint8_t* previous, size_t row_len, size_t bpp) {
+  switch (row[0]) {
+    case 0:
+      return true;
+    case 1:
+      for (size_t i = bpp + 1; i <= row_len; ++i) row[i] += row[i - bpp];
+      return true;
+    case 2:
+      for (size_t i = 1; i <= row_len; ++i) row[i] += previous[i];
+      return true;
+    case 3: {
+      size_t i = 1;
+      for (; i <= bpp && i <= row_len; ++i) row[i] += previous[i] / 2;
+      for (; i <= row_len; ++i) row[i] += (row[i - bpp] + previous[i]) / 2;
+      return true;
+    }
+    case 4: {
+      size_t i = 1;
+      for (; i <= bpp && i <= row_len; ++i) row[i] += previous[i];
+      for (; i <= row_len; ++i) {
+        const int a = row[i - bpp], b = previous[i], c = previous[i - bpp];
+        const int pa = std::abs(b - c), pb = std::abs(a - c), pc = std::abs(a + b - 2 * c);
+        row[i] += (pa <= pb && pa <= pc) ? a : (pb <= pc) ? b : c;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// Adam7 passes, as in ZipDecode.c.
+constexpr int kPassOffset[] = {7, 3, 3, 1, 1, 0, 0};
+constexpr int kStartingCol[] = {0, 4, 0, 2, 0, 1, 0};
+constexpr int kStartingRow[] = {0, 0, 4, 0, 2, 0, 1};
+constexpr int kColIncrement[] = {8, 8, 4, 4, 2, 2, 1};
+constexpr int kRowIncrement[] = {8, 8, 8, 4, 4, 2, 2};
+
+// The rows of one image, fed with IDAT data, turned into RGB rows of `out`.
+class RowDecoder {
+ public:
+  RowDecoder(const Preamble& preamble, Rgb8Image& out)
+      : header_(preamble.header),
+        palette_(preamble.palette),
+        out_(out),
+        full_row_bytes_((header_.width * header_.bits_per_pixel() + 7) / 8),
+        bpp_((header_.bits_per_pixel() + 7) / 8),
+        row_(full_row_bytes_ + 1),
+        previous_(full_row_bytes_ + 1, 0) {
+    if (header_.interlaced) pass_row_rgb_.resize(static_cast<size_t>(header_.width) * 3);
+    row_len_ = header_.interlaced ? pass_row_bytes(0) : full_row_bytes_;
+  }
+  ~RowDecoder() {
+    if (started_) inflateEnd(&stream_);
+  }
+  RowDecoder(const RowDecoder&) = delete;
+  RowDecoder& operator=(const RowDecoder&) = delete;
+
+  enum class Status { kNeedMore, kDone, kError };
+
+  // Feeds the next piece of compressed data (ZipDecode's main loop).
+  Status feed(std::span<const uint8_t> input) {
+    if (!started_) {
+      if (inflateInit(&stream_) != Z_OK) return fail("zlib initialisation failed");
+      started_ = true;
+    }
+    stream_.next_in = const_cast<Bytef*>(input.data());
+    stream_.avail_in = static_cast<uInt>(input.size());
+    while (stream_.avail_in > 0) {
+      stream_.next_out = row_.data() + last_output_;
+      stream_.avail_out = static_cast<uInt>(row_len_ + 1 - last_output_);
+      const int status = inflate(&stream_, Z_NO_FLUSH);
+      if (status < 0) {
+        return fail(std::string("broken image data (") + (stream_.msg ? stream_.msg : "zlib") +
+                    ")");
+      }
+      const size_t produced = row_len_ + 1 - stream_.avail_out;
+      if (produced < row_len_ + 1) {
+        last_output_ = produced;
+        break;
+      }
+      if (!unfilter_row(row_.data(), previous_.data(), row_len_, bpp_)) {
+        return fail("unrecognized data stream contents (filter type " + std::to_string(row_[0]) +
+                    ")");
+      }
+      emit_row();
+      last_output_ = 0;
+      if (y_ >= header_.height || status == Z_STREAM_END) return Status::kDone;
+      row_.swap(previous_);
+    }
+    return Status::kNeedMore;
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  size_t pass_row_bytes(int pass) const {
+    const int64_t pixels = (header_.width + kPassOffset[pass]) / kColIncrement[pass];
+    return static_cast<size_t>((pixels * header_.bits_per_pixel() + 7) / 8);
+  }
+
+  void emit_row() {
+    const size_t out_row_bytes = static_cast<size_t>(header_.width) * 3;
+    uint8_t* out_row = &out_.pixels[static_cast<size_t>(y_) * out_row_bytes];
+    if (!header_.interlaced) {
+      unpack_row_to_rgb(header_, palette_, row_.data() + 1, header_.width, out_row);
+      ++y_;
+      return;
+    }
+    const int64_t pixels = (header_.width + kPassOffset[pass_]) / kColIncrement[pass_];
+    unpack_row_to_rgb(header_, palette_, row_.data() + 1, pixels, pass_row_rgb_.data());
+    for (int64_t i = 0; i < pixels; ++i) {
+      const int64_t col = kStartingCol[pass_] + i * kColIncrement[pass_];
+      std::memcpy(out_row + col * 3, &pass_row_rgb_[i * 3], 3);
+    }
+    y_ += kRowIncrement[pass_];
+    while (y_ >= header_.height || row_len_ == 0) {
+      if (++pass_ == 7) {
+        y_ = header_.height;
+        break;
+      }
+      y_ = kStartingRow[pass_];
+      row_len_ = pass_row_bytes(pass_);
+      // The first row of a pass is filtered against black; row_ becomes previous_ next.
+      std::fill(row_.begin(), row_.end(), 0);
+    }
+  }
+
+  Status fail(std::string message) {
+    error_ = std::move(message);
+    return Status::kError;
+  }
+
+  const Header& header_;
+  const std::array<uint8_t, 768>& palette_;
+  Rgb8Image& out_;
+  const size_t full_row_bytes_;
+  const size_t bpp_;
+  std::vector<uint8_t> row_;
+  std::vector<uint8_t> previous_;
+  std::vector<uint8_t> pass_row_rgb_;
+  size_t row_len_ = 0;
+  size_t last_output_ = 0;
+  int64_t y_ = 0;
+  int pass_ = 0;
+  z_stream stream_{};
+  bool started_ = false;
+  std::string error_;
+};
+
+// After the last row Pillow still walks the chunks that follow (load_end): a chunk cut short by
+// the end of the file, or one its handler refuses, makes the whole image an error; a missing
+// IEND or an unreadable chunk header just ends the walk.
+std::string check_trailing_chunks(std::span<const uint8_t> bytes, size_t offset,
+                                  const Header& header) {
+  for (Chunk chunk; read_chunk(bytes, offset, chunk);) {
+    if (!is_chunk_id(chunk.type) || chunk.type == "IEND") break;
+    if (chunk.data.size() < chunk.length) {
+      return "image file is truncated (inside chunk " + std::string(chunk.type) + ")";
+    }
+    if (std::string error = chunk_content_error(chunk, header, true); !error.empty()) return error;
+    offset = chunk.data_offset + chunk.length + 4;
+  }
+  return "";
+}
+
+}  // namespace
+
+bool has_png_signature(std::span<const uint8_t> bytes) {
+  return bytes.size() >= kSignature.size() &&
+         std::equal(kSignature.begin(), kSignature.end(), bytes.begin());
+}
+
+Result<Rgb8Image> decode_png(std::span<const uint8_t> bytes, int64_t max_pixels) {
+  Result<Preamble> preamble = read_preamble(bytes);
+  if (!preamble.ok()) return png_failure(preamble.error());
+  const Header& header = preamble.value().header;
+  Result<Rgb8Image> image = allocate_rgb8(header.width, header.height, max_pixels);
+  if (!image.ok()) return png_failure(image.error());
+
+  // Consecutive IDAT chunks form one zlib stream (PngImageFile.load_read); anything else
+  // before the last row means the image is truncated.
+  RowDecoder rows(preamble.value(), image.value());
+  for (size_t offset = preamble.value().first_idat;;) {
+    Chunk chunk;
+    if (!read_chunk(bytes, offset, chunk) || chunk.type != "IDAT") {
+      return png_failure("image file is truncated");
+    }
+    switch (rows.feed(chunk.data)) {
+      case RowDecoder::Status::kError:
+        return png_failure(rows.error());
+      case RowDecoder::Status::kDone: {
+        const size_t next = chunk.data_offset + chunk.length + 4;
+        if (std::string error = check_trailing_chunks(bytes, next, header); !error.empty()) {
+          return png_failure(error);
+        }
+        return image;
+      }
+      case RowDecoder::Status::kNeedMore:
+        if (chunk.data.size() < chunk.length) return png_failure("image file is truncated");
+        offset = chunk.data_offset + chunk.length + 4;
+        break;
+    }
+  }
+}
+
+}  // namespace pomona::image_internal

@@ -1,0 +1,19 @@
+// PNG -> RGB8 exactly as Pillow's Image.open(...).convert('RGB'): see decode_image in
+// include/pomona/image.h. Internal to pomona_image.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "pomona/error.h"
+#include "pomona/image.h"
+
+namespace pomona::image_internal {
+
+// The 8-byte PNG signature.
+bool has_png_signature(std::span<const uint8_t> bytes);
+
+// Requires has_png_signature(bytes).
+Result<Rgb8Image> decode_png(std::span<const uint8_t> bytes, int64_t max_pixels);
+
+}  // namespace pomona::image_internal

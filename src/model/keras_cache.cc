@@ -1,0 +1,145 @@
+// Keras' published MobileNetV2 weights: their names, URL, cache folder, and download.
+// Mirrors keras.applications.MobileNetV2 and keras.utils.get_file so that Pomona and Keras
+// share one cache.
+#include <curl/curl.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "pomona/error.h"
+#include "pomona/model.h"
+
+namespace pomona {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kKerasBaseUrl =
+    "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/";
+
+// Python's str(float(alpha)): the shortest digits that read back as alpha, with ".0" for
+// whole numbers ("1.0", "0.35", "1.3"). Shortest-for-float equals Python's repr of the
+// double the user typed for every alpha Keras accepts.
+std::string python_float_str(float value) {
+  char buffer[32];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  std::string text(buffer, end);
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text;
+}
+
+std::string home_dir() {
+  if (const char* home = std::getenv("HOME"); home && *home) return home;
+  if (const passwd* entry = getpwuid(getuid())) return entry->pw_dir;
+  return "/tmp";
+}
+
+std::string base_url() {
+  // A mirror, or a local server in tests.
+  const char* override_url = std::getenv("POMONA_WEIGHTS_BASE_URL");
+  std::string url = override_url && *override_url ? override_url : kKerasBaseUrl;
+  if (url.back() != '/') url += '/';
+  return url;
+}
+
+size_t write_to_file(char* data, size_t size, size_t count, void* file) {
+  return std::fwrite(data, size, count, static_cast<std::FILE*>(file));
+}
+
+// Downloads url to path; returns "" or curl's description of the failure.
+std::string download(const std::string& url, const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "wb"), std::fclose);
+  if (!file) return "cannot write " + path;
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) return "libcurl failed to start";
+  char error[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);  // HTTP 4xx/5xx are failures
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
+  // A stalled transfer (under 1 KB/s for a minute) fails instead of hanging the job.
+  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, write_to_file);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, file.get());
+  const CURLcode code = curl_easy_perform(curl.get());
+  if (code != CURLE_OK) return *error ? error : curl_easy_strerror(code);
+  if (std::fclose(file.release()) != 0) return "cannot write " + path;
+  return "";
+}
+
+}  // namespace
+
+std::string keras_weights_file_name(const MobileNetV2Spec& spec, bool include_top) {
+  return "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_" + python_float_str(spec.alpha) + "_" +
+         std::to_string(spec.size) + (include_top ? "" : "_no_top") + ".h5";
+}
+
+std::string keras_weights_url(const MobileNetV2Spec& spec, bool include_top) {
+  return base_url() + keras_weights_file_name(spec, include_top);
+}
+
+std::string keras_cache_dir() {
+  const char* keras_home = std::getenv("KERAS_HOME");
+  fs::path base =
+      keras_home && *keras_home ? fs::path(keras_home) : fs::path(home_dir()) / ".keras";
+  // As keras.utils.get_file: a cache Keras cannot write to is replaced by /tmp/.keras.
+  std::error_code ignored;
+  if (fs::exists(base, ignored) && access(base.c_str(), W_OK) != 0) base = "/tmp/.keras";
+  return (base / "models").string();
+}
+
+std::string find_cached_weights(const MobileNetV2Spec& spec) {
+  std::error_code ignored;
+  for (bool include_top : {true, false}) {
+    const fs::path path = fs::path(keras_cache_dir()) / keras_weights_file_name(spec, include_top);
+    if (fs::is_regular_file(path, ignored)) return path.string();
+  }
+  return "";
+}
+
+std::string fetch_keras_weights(const MobileNetV2Spec& spec, bool include_top) {
+  const fs::path dir = keras_cache_dir();
+  const fs::path path = dir / keras_weights_file_name(spec, include_top);
+  const std::string url = keras_weights_url(spec, include_top);
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) {
+    throw JobError(ExitCode::kInputOutput, "cannot create the Keras cache " + dir.string() + ": " +
+                                               error.message() +
+                                               "; set KERAS_HOME to a writable folder");
+  }
+  // A download that dies leaves only the temporary file, never a partial file under the name
+  // that find_cached_weights() looks for.
+  const fs::path partial = path.string() + ".part" + std::to_string(getpid());
+  if (std::string failure = download(url, partial.string()); !failure.empty()) {
+    fs::remove(partial, error);
+    throw JobError(ExitCode::kInputOutput, "cannot download " + url + ": " + failure +
+                                               "; download it yourself into " + dir.string() +
+                                               " or pass --weights FILE");
+  }
+  try {
+    KerasWeights::load(partial.string());
+  } catch (const JobError& e) {
+    fs::remove(partial, error);
+    throw JobError(ExitCode::kInputOutput, "downloaded " + url + " but it does not load (" +
+                                               e.what() + "); try again later");
+  }
+  fs::rename(partial, path, error);
+  if (error) {
+    const std::string reason = error.message();
+    fs::remove(partial, error);
+    throw JobError(ExitCode::kInputOutput,
+                   "cannot move the download into " + path.string() + ": " + reason);
+  }
+  return path.string();
+}
+
+}  // namespace pomona

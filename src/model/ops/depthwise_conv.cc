@@ -1,0 +1,15 @@
+#include "model/ops/depthwise_conv.h"
+
+namespace pomona::model {
+
+Operand depthwise_conv2d(PlanBuilder& builder, const Operand& src, const ConvolutionParams& params,
+                         const FoldedConvolution& weights, int dst_slot) {
+  // oneDNN's grouped weights are (groups, out/group, in/group, kh, kw); hwigo puts them in
+  // Keras' (kh, kw, channels, multiplier) order.
+  const dnnl::memory::desc user_weights(
+      {params.out_channels, 1, 1, params.kernel_size, params.kernel_size},
+      dnnl::memory::data_type::f32, dnnl::memory::format_tag::hwigo);
+  return convolution(builder, src, params, user_weights, weights, dst_slot, nullptr);
+}
+
+}  // namespace pomona::model

@@ -28,9 +28,12 @@ struct ListOptions {
 std::vector<std::string> parse_globs(const std::string& comma_separated);
 
 // Lists matching files under root recursively, sorted by path (byte order), so the order is the
-// same on every run and machine. root may also be one file. Throws JobError(kInputOutput) with
-// one line naming root when it does not exist or cannot be read. Unreadable subfolders and
-// symlink loops are skipped, never fatal.
+// same on every run and machine. uri is root as given (trailing slashes dropped) joined with the
+// names below it. Files and folders whose name starts with "." or "_" are skipped, as Spark's file
+// index does (so .DS_Store, ._x.jpg, _temporary/ never become rows). Symlinks are followed.
+// root may also be one file, listed whatever its name. Throws JobError(kInputOutput) with one
+// line naming root when it does not exist or cannot be read. Unreadable subfolders, broken
+// symlinks and symlink loops are skipped, never fatal.
 std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& options);
 
 // The label of an input: the name of its parent folder (kParent) or "" (kNone).

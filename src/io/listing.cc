@@ -1,0 +1,143 @@
+// list_inputs, parse_globs and label_of (include/pomona/io.h).
+//
+// Why the walk descends one folder at a time instead of using Arrow's recursive FileSelector:
+// Arrow's local walker follows symlinked folders without loop detection (a `loop -> ..` link makes
+// it recurse until the kernel's ELOOP, with the number of paths growing exponentially on the way)
+// and one unreadable subfolder fails the whole listing. io.h promises both are skipped. Listing
+// each folder through arrow::fs keeps every file access behind the FileSystem interface, so an
+// object store can slot in later without touching callers.
+#include <arrow/filesystem/localfs.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string_view>
+
+#include "io/arrow_status.h"
+#include "pomona/io.h"
+
+namespace pomona {
+namespace {
+
+// Spark's file index skips names starting with "." or "_" (hidden files, _SUCCESS, checkpoints,
+// macOS "._x.jpg" resource forks); doing the same keeps the rows identical to the notebook's.
+bool is_hidden(std::string_view name) {
+  return !name.empty() && (name.front() == '.' || name.front() == '_');
+}
+
+bool matches_any(const std::string& name, const std::vector<std::string>& globs) {
+  return std::any_of(globs.begin(), globs.end(), [&](const std::string& glob) {
+    return fnmatch(glob.c_str(), name.c_str(), FNM_CASEFOLD) == 0;
+  });
+}
+
+ObjectInfo object_info(std::string uri, const arrow::fs::FileInfo& info) {
+  return ObjectInfo{std::move(uri), info.size(), info.mtime().time_since_epoch().count()};
+}
+
+// Trailing slashes would double up when names are appended; "/" itself stays.
+std::string without_trailing_slashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+class FolderWalker {
+ public:
+  FolderWalker(arrow::fs::FileSystem& fs, const ListOptions& options)
+      : fs_(fs), options_(options) {}
+
+  // Appends the matching files under folder (whose entries are already listed) to found.
+  void walk(const std::string& folder, const std::vector<arrow::fs::FileInfo>& entries,
+            std::vector<ObjectInfo>& found) {
+    // A symlink loop shows up as a folder whose real path is one of its own ancestors'.
+    std::error_code error;
+    const std::filesystem::path real_path = std::filesystem::canonical(folder, error);
+    if (error || std::find(ancestors_.begin(), ancestors_.end(), real_path) != ancestors_.end()) {
+      return;
+    }
+    ancestors_.push_back(real_path);
+    for (const arrow::fs::FileInfo& entry : entries) {
+      const std::string name = entry.base_name();
+      if (is_hidden(name)) continue;
+      std::string uri = folder == "/" ? "/" + name : folder + "/" + name;
+      if (entry.IsFile() && matches_any(name, options_.globs)) {
+        found.push_back(object_info(std::move(uri), entry));
+      } else if (entry.IsDirectory()) {
+        auto sub_entries = list_folder(uri);
+        if (sub_entries.ok()) walk(uri, *sub_entries, found);  // unreadable: skipped, as promised
+      }
+    }
+    ancestors_.pop_back();
+  }
+
+  arrow::Result<std::vector<arrow::fs::FileInfo>> list_folder(const std::string& folder) {
+    arrow::fs::FileSelector selector;
+    selector.base_dir = folder;
+    selector.recursive = false;
+    return fs_.GetFileInfo(selector);
+  }
+
+ private:
+  arrow::fs::FileSystem& fs_;
+  const ListOptions& options_;
+  std::vector<std::filesystem::path> ancestors_;
+};
+
+}  // namespace
+
+std::vector<std::string> parse_globs(const std::string& comma_separated) {
+  std::vector<std::string> globs;
+  std::string_view rest = comma_separated;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view glob = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const size_t first = glob.find_first_not_of(" \t");
+    if (first == std::string_view::npos) continue;
+    const size_t last = glob.find_last_not_of(" \t");
+    globs.emplace_back(glob.substr(first, last - first + 1));
+  }
+  return globs;
+}
+
+std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& options) {
+  arrow::fs::LocalFileSystem fs;
+  const std::string folder = without_trailing_slashes(root);
+  const arrow::Result<arrow::fs::FileInfo> root_info = fs.GetFileInfo(folder);
+  if (!root_info.ok()) {
+    throw JobError(ExitCode::kInputOutput,
+                   "cannot read input " + root + ": " + internal::reason_of(root_info.status()));
+  }
+  switch (root_info->type()) {
+    case arrow::fs::FileType::File:
+      // A file named on its own is what the user asked for: neither globs nor hiding apply.
+      return {object_info(folder, *root_info)};
+    case arrow::fs::FileType::Directory:
+      break;
+    default:
+      throw JobError(ExitCode::kInputOutput,
+                     "input folder not found: " + root + " (check the path)");
+  }
+  FolderWalker walker(fs, options);
+  auto entries = walker.list_folder(folder);
+  if (!entries.ok()) {
+    throw JobError(ExitCode::kInputOutput, "cannot read input folder " + root + ": " +
+                                               internal::reason_of(entries.status()));
+  }
+  std::vector<ObjectInfo> found;
+  walker.walk(folder, *entries, found);
+  std::sort(found.begin(), found.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.uri < b.uri; });
+  return found;
+}
+
+std::string label_of(const std::string& uri, LabelFrom from) {
+  if (from == LabelFrom::kNone) return "";
+  const size_t name_start = uri.rfind('/');
+  if (name_start == std::string::npos || name_start == 0) return "";
+  const size_t parent_start = uri.rfind('/', name_start - 1);
+  const size_t begin = parent_start == std::string::npos ? 0 : parent_start + 1;
+  return uri.substr(begin, name_start - begin);
+}
+
+}  // namespace pomona

@@ -1,0 +1,98 @@
+// read_rows (include/pomona/table.h).
+#include <arrow/array.h>
+#include <arrow/io/file.h>
+#include <arrow/record_batch.h>
+#include <parquet/arrow/reader.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "io/arrow_status.h"
+#include "pomona/error.h"
+#include "pomona/table.h"
+
+namespace pomona {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void throw_read_error(const fs::path& file, const std::string& reason) {
+  throw JobError(ExitCode::kInputOutput, "cannot read " + file.string() + ": " + reason);
+}
+
+template <typename T>
+T check(arrow::Result<T> result, const fs::path& file) {
+  if (!result.ok()) throw_read_error(file, internal::reason_of(result.status()));
+  return std::move(result).ValueUnsafe();
+}
+
+template <typename ArrayType>
+std::shared_ptr<ArrayType> column(const arrow::RecordBatch& batch, const std::string& name,
+                                  const fs::path& file) {
+  const std::shared_ptr<arrow::Array> array = batch.GetColumnByName(name);
+  if (array == nullptr) throw_read_error(file, "no column '" + name + "'");
+  auto typed = std::dynamic_pointer_cast<ArrayType>(array);
+  if (typed == nullptr) {
+    throw_read_error(file, "column '" + name + "' has type " + array->type()->ToString());
+  }
+  return typed;
+}
+
+void append_rows_of_batch(const arrow::RecordBatch& batch, const fs::path& file,
+                          std::vector<FeatureRow>& rows) {
+  const auto paths = column<arrow::StringArray>(batch, "path", file);
+  const auto labels = column<arrow::StringArray>(batch, "label", file);
+  const auto features = column<arrow::ListArray>(batch, "features", file);
+  const auto errors = column<arrow::StringArray>(batch, "error", file);
+  const auto values = std::dynamic_pointer_cast<arrow::FloatArray>(features->values());
+  if (values == nullptr) {
+    throw_read_error(file, "column 'features' has type " + features->type()->ToString());
+  }
+  for (int64_t i = 0; i < batch.num_rows(); ++i) {
+    FeatureRow& row = rows.emplace_back();
+    row.path = paths->GetString(i);
+    row.label = labels->IsNull(i) ? "" : labels->GetString(i);
+    if (features->IsValid(i)) {
+      const float* begin = values->raw_values() + features->value_offset(i);
+      row.features.assign(begin, begin + features->value_length(i));
+    }
+    if (errors->IsValid(i)) row.error = errors->GetString(i);
+  }
+}
+
+// Streams the file one row group at a time, so memory holds the rows and one group, not two
+// copies of the file.
+void append_rows_of_file(const fs::path& file, std::vector<FeatureRow>& rows) {
+  auto input = check(arrow::io::ReadableFile::Open(file.string()), file);
+  auto reader = check(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), file);
+  auto batches = check(reader->GetRecordBatchReader(), file);
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch = check(batches->Next(), file);
+    if (batch == nullptr) break;
+    append_rows_of_batch(*batch, file, rows);
+  }
+}
+
+}  // namespace
+
+std::vector<FeatureRow> read_rows(const std::string& path) {
+  std::vector<fs::path> files;
+  std::error_code error;
+  if (fs::is_directory(path, error)) {
+    for (fs::directory_iterator it(path, error), end; !error && it != end; it.increment(error)) {
+      const std::string name = it->path().filename().string();
+      if (name.front() != '.' && name.front() != '_' && name.ends_with(".parquet")) {
+        files.push_back(it->path());
+      }
+    }
+    if (error) throw_read_error(path, error.message());
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(path);
+  }
+  std::vector<FeatureRow> rows;
+  for (const fs::path& file : files) append_rows_of_file(file, rows);
+  return rows;
+}
+
+}  // namespace pomona

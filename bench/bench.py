@@ -1,0 +1,126 @@
+"""make bench: Pomona's throughput against the machine's ideal, in one run.
+
+Prints one table (and saves it as JSON in bench/results/): the sgemm-based ideal img/s
+(MobileNetV2-224 = 0.599 GFLOP per image), the network alone, and `pomona featurize` end to end
+on 2,000 Fruits-like 100x100 JPEGs and on 1024x768 photos, at 1 and 2 threads, with peak RSS,
+and peak RSS again with 10x fewer images to show it does not grow with the image count.
+"""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import re
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+GFLOP_PER_IMAGE = 0.599
+
+
+def run_measured(cmd, env=None):
+    """Runs cmd; returns (stdout, wall seconds, peak RSS in MiB) of that process alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out = proc.stdout.read().decode()
+    err = proc.stderr.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(map(str, cmd))} failed ({proc.returncode}):\n{out}\n{err}")
+    return out, seconds, usage.ru_maxrss / 1024
+
+
+def make_images(outdir, per_class, classes, width, height):
+    if not outdir.exists():
+        subprocess.run([sys.executable, ROOT / "tools/make_demo_images.py", outdir, "--per-class",
+                        str(per_class), "--classes", str(classes), "--width", str(width), "--height",
+                        str(height)], check=True)
+    return outdir
+
+
+def network_benchmarks(build, weights):
+    """sgemm GFLOP/s and network-only img/s from the model's Google Benchmark binary."""
+    binary = build / "bench" / "feature_extractor_benchmark"
+    env = dict(os.environ, POMONA_BENCH_WEIGHTS=str(weights))
+    out, _, _ = run_measured([binary, "--benchmark_format=json"], env=env)
+    results = {}
+    for b in json.loads(out)["benchmarks"]:
+        results[b["name"]] = b
+    return results
+
+
+def featurize(build, images, weights, threads, output):
+    out, seconds, rss = run_measured([build / "pomona", "featurize", images, output, "--weights", weights,
+                                      "--threads", threads, "--quiet"])
+    match = re.search(r"pomona: (\d+) images, (\d+) errors, ([\d.]+) s, ([\d.]+) img/s", out)
+    images_done, errors, job_seconds, rate = match.groups()
+    return {"images": int(images_done), "errors": int(errors), "img_per_s": float(rate),
+            "wall_s": seconds, "peak_rss_mib": rss}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--fruits", type=int, default=2000)
+    parser.add_argument("--photos", type=int, default=200)
+    args = parser.parse_args()
+    build = (ROOT / args.build).resolve()
+    data = build / "bench-data"
+    weights = data / "seeded_1.0_224.h5"
+    if not weights.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, ROOT / "tools/make_test_weights.py", "--alpha", "1.0", "--size", "224",
+                        weights], check=True)
+    fruits = make_images(data / f"fruits-{args.fruits}", args.fruits // 10, 10, 100, 100)
+    fruits_small = make_images(data / f"fruits-{args.fruits // 10}", args.fruits // 100, 10, 100, 100)
+    photos = make_images(data / f"photos-{args.photos}", args.photos // 10, 10, 1024, 768)
+
+    rows = []
+    net = network_benchmarks(build, weights)
+    ideal = {}
+    for threads in (1, 2):
+        sgemm = next(v for k, v in net.items() if k.startswith("BM_Sgemm") and f"threads:{threads}" in k)
+        gflops = sgemm["gflops"] if "gflops" in sgemm else sgemm["GFLOP/s"]
+        ideal[threads] = gflops / GFLOP_PER_IMAGE
+        rows.append((f"ideal (sgemm {gflops:.1f} GFLOP/s / {GFLOP_PER_IMAGE})", threads, ideal[threads], None))
+    for name, b in net.items():
+        if name.startswith("BM_Network") and "img/s" in b:
+            threads = 2 if "threads:2" in name or "Parallel" in name else 1
+            rows.append((f"network only: {name}", threads, b["img/s"], None))
+
+    results = {}
+    with_rss = {}
+    for label, images in (("fruits 100x100", fruits), ("photos 1024x768", photos)):
+        for threads in (1, 2):
+            r = featurize(build, images, weights, threads, data / "out.parquet")
+            results[(label, threads)] = r
+            rows.append((f"pomona featurize, {r['images']} {label}", threads, r["img_per_s"], r["peak_rss_mib"]))
+    small = featurize(build, fruits_small, weights, 2, data / "out.parquet")
+    rows.append((f"pomona featurize, {small['images']} fruits 100x100 (RSS check)", 2, small["img_per_s"],
+                 small["peak_rss_mib"]))
+
+    print(f"\nPomona benchmark — {datetime.date.today()} — {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores\n")
+    print(f"{'what':<72} {'threads':>7} {'img/s':>9} {'/ideal':>7} {'peak RSS MiB':>13}")
+    for what, threads, rate, rss in rows:
+        ratio = rate / ideal[threads]
+        rss_text = f"{rss:.0f}" if rss is not None else ""
+        print(f"{what:<72} {threads:>7} {rate:>9.1f} {ratio:>7.2f} {rss_text:>13}")
+    big = results[("fruits 100x100", 2)]
+    print(f"\nend to end / ideal at 2 threads (fruits): {big['img_per_s'] / ideal[2]:.2f} (target >= 0.55)")
+    print(f"peak RSS, {small['images']} vs {big['images']} images: {small['peak_rss_mib']:.0f} vs "
+          f"{big['peak_rss_mib']:.0f} MiB")
+
+    out = ROOT / "bench" / "results" / f"{datetime.date.today()}-{platform.node()}.json"
+    out.write_text(json.dumps({"date": str(datetime.date.today()), "cpu": platform.processor(),
+                               "rows": [dict(zip(("what", "threads", "img_per_s", "peak_rss_mib"), r)) for r in rows]},
+                              indent=1))
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,6 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(CURL REQUIRED)
 find_package(OpenMP REQUIRED)
-pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 # The libjpeg API of libjpeg-turbo (JPEG::JPEG): suspending input, as Pillow reads JPEGs.
 find_package(JPEG REQUIRED)
 

@@ -14,27 +14,19 @@ add_library(pomona_model_random_weights STATIC random_weights.cc)
 target_include_directories(pomona_model_random_weights PUBLIC ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(pomona_model_random_weights PUBLIC pomona_model)
 
+# The fidelity tests' inputs: the Keras fixture images preprocessed as the notebook does.
+set(network_inputs_dir ${CMAKE_BINARY_DIR}/network_inputs)
+pomona_add_fixture(network_inputs SCRIPT tools/make_network_inputs.py
+                   ARGS --size 224 --size 96 ${network_inputs_dir})
 pomona_add_test(feature_extractor_test
   SOURCES feature_extractor_test.cc
-  LIBS pomona_model_random_weights pomona_dnnl)
+  LIBS pomona_model_random_weights pomona_dnnl
+  FIXTURES keras_test_weights network_inputs)
 pomona_add_benchmark(feature_extractor_benchmark
   SOURCES feature_extractor_benchmark.cc
   LIBS pomona_model_random_weights pomona_dnnl)
-
 if(POMONA_BUILD_TESTS)
-  # The fidelity tests' inputs: the Keras fixture images preprocessed as the notebook does.
-  set(network_inputs_dir ${CMAKE_BINARY_DIR}/network_inputs)
-  add_test(NAME make_network_inputs
-           COMMAND ${POMONA_PYTHON} ${CMAKE_SOURCE_DIR}/tools/make_network_inputs.py --size 224
-                   --size 96 ${network_inputs_dir})
-  set_tests_properties(make_network_inputs PROPERTIES FIXTURES_SETUP network_inputs)
   target_compile_definitions(feature_extractor_test PRIVATE
                              POMONA_TEST_WEIGHTS_DIR="${POMONA_TEST_WEIGHTS_DIR}"
                              POMONA_NETWORK_INPUTS_DIR="${network_inputs_dir}")
-  # Discovered tests exist only once ctest reads their list, so their fixtures are set by a file
-  # ctest includes after it.
-  set(network_fixture_file ${CMAKE_CURRENT_BINARY_DIR}/feature_extractor_fixture_properties.cmake)
-  file(WRITE ${network_fixture_file}
-       "set_tests_properties(\${feature_extractor_test_TESTS} PROPERTIES FIXTURES_REQUIRED \"keras_test_weights;network_inputs\")\n")
-  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${network_fixture_file})
 endif()

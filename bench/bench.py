@@ -3,7 +3,7 @@
 Prints one table (and saves it as JSON in bench/results/): the sgemm-based ideal img/s
 (MobileNetV2-224 = 0.599 GFLOP per image), the network alone, and `pomona featurize` end to end
 on 2,000 Fruits-like 100x100 JPEGs and on 1024x768 photos, at 1 and 2 threads, with peak RSS,
-and peak RSS again with 10x fewer images to show it does not grow with the image count.
+and peak RSS for 1,000 and 10,000 images to show it does not grow with the image count.
 """
 import argparse
 import datetime
@@ -42,11 +42,10 @@ def make_images(outdir, per_class, classes, width, height):
     return outdir
 
 
-def network_benchmarks(build, weights):
+def network_benchmarks(build):
     """sgemm GFLOP/s and network-only img/s from the model's Google Benchmark binary."""
     binary = build / "bench" / "feature_extractor_benchmark"
-    env = dict(os.environ, POMONA_BENCH_WEIGHTS=str(weights))
-    out, _, _ = run_measured([binary, "--benchmark_format=json"], env=env)
+    out, _, _ = run_measured([binary, "--benchmark_format=json", "--benchmark_min_time=2"])
     results = {}
     for b in json.loads(out)["benchmarks"]:
         results[b["name"]] = b
@@ -76,21 +75,25 @@ def main():
         subprocess.run([sys.executable, ROOT / "tools/make_test_weights.py", "--alpha", "1.0", "--size", "224",
                         weights], check=True)
     fruits = make_images(data / f"fruits-{args.fruits}", args.fruits // 10, 10, 100, 100)
-    fruits_small = make_images(data / f"fruits-{args.fruits // 10}", args.fruits // 100, 10, 100, 100)
+    # Peak RSS must not grow with the number of images: 1,000 against 10,000.
+    rss_sets = [make_images(data / f"fruits-{n}", n // 10, 10, 100, 100) for n in (1000, 10000)]
     photos = make_images(data / f"photos-{args.photos}", args.photos // 10, 10, 1024, 768)
 
     rows = []
-    net = network_benchmarks(build, weights)
+    net = network_benchmarks(build)
     ideal = {}
     for threads in (1, 2):
-        sgemm = next(v for k, v in net.items() if k.startswith("BM_Sgemm") and f"threads:{threads}" in k)
-        gflops = sgemm["gflops"] if "gflops" in sgemm else sgemm["GFLOP/s"]
+        gflops = net[f"BM_Sgemm/threads:{threads}/real_time"]["GFLOP/s"]
         ideal[threads] = gflops / GFLOP_PER_IMAGE
         rows.append((f"ideal (sgemm {gflops:.1f} GFLOP/s / {GFLOP_PER_IMAGE})", threads, ideal[threads], None))
     for name, b in net.items():
-        if name.startswith("BM_Network") and "img/s" in b:
-            threads = 2 if "threads:2" in name or "Parallel" in name else 1
-            rows.append((f"network only: {name}", threads, b["img/s"], None))
+        if name.startswith("BM_Extract"):
+            threads = 1 if name.startswith("BM_ExtractSingleThread") else 2
+            batch = name.split("/")[1]
+            kind = {"BM_ExtractSingleThread": "one network", "BM_ExtractOneNetworkTwoThreads":
+                    "one network, 2 OMP threads", "BM_ExtractTwoContextsOneThreadEach":
+                    "two single-thread networks"}[name.split("/")[0]]
+            rows.append((f"network only, {kind}, batch {batch}", threads, b["img/s"], None))
 
     results = {}
     with_rss = {}
@@ -99,9 +102,10 @@ def main():
             r = featurize(build, images, weights, threads, data / "out.parquet")
             results[(label, threads)] = r
             rows.append((f"pomona featurize, {r['images']} {label}", threads, r["img_per_s"], r["peak_rss_mib"]))
-    small = featurize(build, fruits_small, weights, 2, data / "out.parquet")
-    rows.append((f"pomona featurize, {small['images']} fruits 100x100 (RSS check)", 2, small["img_per_s"],
-                 small["peak_rss_mib"]))
+    small, large = (featurize(build, images, weights, 2, data / "out.parquet") for images in rss_sets)
+    for r in (small, large):
+        rows.append((f"pomona featurize, {r['images']} fruits 100x100 (RSS check)", 2, r["img_per_s"],
+                     r["peak_rss_mib"]))
 
     print(f"\nPomona benchmark — {datetime.date.today()} — {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores\n")
@@ -112,8 +116,8 @@ def main():
         print(f"{what:<72} {threads:>7} {rate:>9.1f} {ratio:>7.2f} {rss_text:>13}")
     big = results[("fruits 100x100", 2)]
     print(f"\nend to end / ideal at 2 threads (fruits): {big['img_per_s'] / ideal[2]:.2f} (target >= 0.55)")
-    print(f"peak RSS, {small['images']} vs {big['images']} images: {small['peak_rss_mib']:.0f} vs "
-          f"{big['peak_rss_mib']:.0f} MiB")
+    print(f"peak RSS, {small['images']} vs {large['images']} images: {small['peak_rss_mib']:.0f} vs "
+          f"{large['peak_rss_mib']:.0f} MiB (ratio {large['peak_rss_mib'] / small['peak_rss_mib']:.2f})")
 
     out = ROOT / "bench" / "results" / f"{datetime.date.today()}-{platform.node()}.json"
     out.write_text(json.dumps({"date": str(datetime.date.today()), "cpu": platform.processor(),

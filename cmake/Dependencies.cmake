@@ -17,6 +17,13 @@ add_library(pomona_dnnl INTERFACE)
 target_link_libraries(pomona_dnnl INTERFACE ${DNNL_LIBRARY} OpenMP::OpenMP_CXX)
 target_include_directories(pomona_dnnl SYSTEM INTERFACE ${DNNL_INCLUDE_DIR})
 
+# BLAS (syrk, gemm) and LAPACK (dsyevd) for pca/: Debian's OpenBLAS and LAPACKE; cblas.h is in
+# the multiarch include folder the compiler searches by default.
+find_library(OPENBLAS_LIBRARY NAMES openblas REQUIRED)
+find_library(LAPACKE_LIBRARY NAMES lapacke REQUIRED)
+add_library(pomona_lapack INTERFACE)
+target_link_libraries(pomona_lapack INTERFACE ${LAPACKE_LIBRARY} ${OPENBLAS_LIBRARY})
+
 set(POMONA_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH "Python of the project's venv")
 execute_process(
   COMMAND ${POMONA_PYTHON} -c "import pyarrow as pa; print(pa.get_include()); print(pa.get_library_dirs()[0])"

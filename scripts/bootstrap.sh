@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libcli11-dev libgtest-dev libbenchmark-dev libeigen3-dev
   libopenblas-dev liblapacke-dev libcurl4-openssl-dev
   python3 python3-venv python3-dev
+  openjdk-17-jre-headless  # pyspark (tests/test_pca_spark.py compares with Spark ML's PCA)
+  chromium  # tests/test_report_html.py renders the HTML report headless
 )
 
 missing=()

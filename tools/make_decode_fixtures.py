@@ -6,7 +6,10 @@ Usage: make_decode_fixtures.py OUTDIR
 
 OUTDIR/manifest.tsv has one line per image: `name<TAB>ok<TAB>width<TAB>height` with Pillow's
 np.asarray(Image.open(f).convert('RGB')) in OUTDIR/name.rgb, or `name<TAB>error` when Pillow
-refuses the file. When ../shared/fruits-sample exists its JPEGs are listed too, by absolute path.
+refuses the file. OUTDIR/draft.tsv lists JPEGs for the --jpeg-draft path:
+`name<TAB>size<TAB>width<TAB>height` with Pillow's im.draft('RGB', (size, size)) then
+.convert('RGB') (width x height) in name.draft.rgb and its .resize((size, size)) in
+name.draft_resized.rgb. When ../shared/fruits-sample exists its JPEGs are listed too, by absolute path.
 Deterministic: the same files on every run.
 """
 import io
@@ -218,6 +221,40 @@ def jpeg_fixtures():
     return files
 
 
+def draft_jpeg_fixtures():
+    """(name, bytes, draft size): sizes that pick each draft scale, odd sides, every kind."""
+    cases = []
+    for (width, height), size in [((640, 480), 224), ((1800, 1700), 224), ((2000, 1900), 224),
+                                  ((1001, 999), 224), ((500, 225), 224), ((300, 2000), 224),
+                                  ((1234, 567), 100)]:
+        rgb = Image.fromarray(texture(height, width, 3, width + height).astype(np.uint8), "RGB")
+        buffer = io.BytesIO()
+        rgb.save(buffer, "JPEG", quality=90)
+        cases.append((f"draft_{width}x{height}_to_{size}", buffer.getvalue(), size))
+    rgb = Image.fromarray(texture(1003, 1337, 3, 7).astype(np.uint8), "RGB")
+    for name, mode, options in [("progressive", "RGB", {"progressive": True}),
+                                ("444", "RGB", {"subsampling": 0}),
+                                ("422", "RGB", {"subsampling": 1}),
+                                ("grey", "L", {}), ("cmyk", "CMYK", {})]:
+        buffer = io.BytesIO()
+        rgb.convert(mode).save(buffer, "JPEG", quality=85, **options)
+        cases.append((f"draft_{name}_1337x1003_to_224", buffer.getvalue(), 224))
+    return cases
+
+
+def write_draft_fixtures(outdir):
+    lines = []
+    for name, data, size in draft_jpeg_fixtures():
+        (outdir / name).write_bytes(data)
+        image = Image.open(io.BytesIO(data))
+        image.draft("RGB", (size, size))
+        rgb = image.convert("RGB")
+        (outdir / f"{name}.draft.rgb").write_bytes(rgb.tobytes())
+        (outdir / f"{name}.draft_resized.rgb").write_bytes(rgb.resize((size, size)).tobytes())
+        lines.append(f"{name}\t{size}\t{rgb.width}\t{rgb.height}\n")
+    (outdir / "draft.tsv").write_text("".join(lines))
+
+
 def damaged_jpeg_fixtures(good, progressive):
     files = {}
     sos = good.index(b"\xff\xda")
@@ -262,6 +299,7 @@ def main():
             (outdir / f"{name}.rgb").write_bytes(rgb.tobytes())
             lines.append(f"{name}\tok\t{rgb.shape[1]}\t{rgb.shape[0]}")
     (outdir / "manifest.tsv").write_text("\n".join(lines) + "\n")
+    write_draft_fixtures(outdir)
 
     fruit_lines = []
     if FRUITS.is_dir():

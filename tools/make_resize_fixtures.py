@@ -35,6 +35,15 @@ RESIZES = [
     ((50, 300), (50, 224)),  # only the height shrinks
     ((100, 120), (90, 100)),  # height loses 2x the width's loss: horizontal pass first
     ((100, 121), (90, 100)),  # height loses more than 2x the width's loss: vertical pass first
+    ((4032, 3024), (224, 224)),  # a 12-megapixel phone photo
+    ((5000, 1), (224, 224)),  # one-pixel rows and columns on either side
+    ((1, 5000), (224, 224)),
+    ((2, 300), (2, 224)),  # rows narrower than one vector
+    ((3, 300), (3, 100)),  # rows of one vector and a bit
+    ((7, 3), (5, 2)),
+    ((17, 9), (8, 33)),
+    ((333, 1001), (224, 224)),  # odd sizes, vertical pass first
+    ((1001, 333), (224, 224)),
 ]
 
 # Random sizes for a sweep, listed in resize_sweep.txt as "w h W H" lines.

@@ -26,7 +26,18 @@ struct Rgb8Image {
 // Image.open(...).convert('RGB') does for every colour mode (grey, grey+alpha, palette, RGB,
 // RGBA, 16-bit, CMYK/YCCK JPEG). Returns a one-line error for empty, truncated, corrupt or
 // unsupported data, and for images above max_pixels, refused before the pixels are allocated.
-Result<Rgb8Image> decode_image(std::span<const uint8_t> bytes, int64_t max_pixels = kMaxImagePixels);
+Result<Rgb8Image> decode_image(std::span<const uint8_t> bytes,
+                               int64_t max_pixels = kMaxImagePixels);
+
+// Opt-in fast decode (--jpeg-draft): what Pillow gives for
+//   im = Image.open(bytes); im.draft('RGB', (draft_size, draft_size)); im.convert('RGB')
+// A JPEG is decoded at the largest of the scales 1/8, 1/4, 1/2 in libjpeg's DCT domain that keeps
+// both sides >= draft_size (else full size), ceil(side / scale) pixels each way; the caller then
+// resizes it with resize_like_pillow, as .resize((draft_size, draft_size)) resizes the whole
+// reduced image (draft's returned box is not used by resize). A PNG decodes as decode_image
+// does (Pillow's draft ignores it). max_pixels applies to the full-size header.
+Result<Rgb8Image> decode_image_draft(std::span<const uint8_t> bytes, int draft_size,
+                                     int64_t max_pixels = kMaxImagePixels);
 
 // Pillow's Image.resize((width, height)) with its default filter (BICUBIC, antialiased when
 // shrinking, fixed-point arithmetic, horizontal pass then vertical pass): byte-identical output.

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "pomona/io.h"
 #include "pomona/model.h"
+#include "pomona/pca.h"
 
 namespace pomona {
 
@@ -21,6 +23,10 @@ struct FeaturizeOptions {
   int threads = 0;  // total thread budget; 0 = all cores
   int batch = 4;    // images per network call
   int64_t rows_per_file = 100'000;
+  // With a value: fit a PCA on the rows written, save it to pca_model ("" = default_pca_model_path)
+  // and publish the output with its pca column (see add_pca_column).
+  std::optional<PcaFitOptions> pca;
+  std::string pca_model;
 };
 
 struct Summary {
@@ -30,6 +36,9 @@ struct Summary {
   std::string weights;
   std::vector<std::string> files;  // published output files
   std::vector<std::string> first_errors;  // "path: error" of the first few error rows
+  int pca_k = 0;           // with FeaturizeOptions::pca: components kept
+  double pca_variance = 0;  // and the share of the variance they explain
+  std::string pca_model;   // and where the model was saved
 };
 
 // Receives progress from featurize(), always on the thread that called featurize().
@@ -49,5 +58,27 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener = 
 // The weights file featurize() uses for options: options.weights, else Keras' cache. Throws
 // JobError(kConfiguration) saying how to get the file when there is none.
 std::string resolve_weights(const FeaturizeOptions& options);
+
+// PCA over feature files (.parquet file or folder of part files), streamed in batches so memory
+// does not grow with the number of rows. Rows with an error are skipped.
+//
+// Fits a model on the features of `features`, merged into `previous` statistics when given (an
+// earlier model's accumulator(): an incremental update that reads only the new rows). Throws
+// JobError(kInputOutput) naming the file and row for a features list of another length than the
+// others, a NaN or infinite value, or fewer than 2 rows; JobError(kConfiguration) for bad options
+// (PcaModel::fit). Nothing is written.
+PcaModel fit_pca(const std::string& features, const PcaFitOptions& options,
+                 const PcaAccumulator* previous = nullptr);
+
+// Writes the rows of `features` to `output` (RowWriter: .parquet file or folder, published only
+// when complete) with a `pca` column: model.transform of the features, null on error rows. Returns
+// the published files. Throws JobError(kInputOutput) naming the row whose features do not have
+// model.dim() values.
+std::vector<std::string> add_pca_column(const std::string& features, const PcaModel& model,
+                                        const std::string& output, int64_t rows_per_file);
+
+// Where featurize saves the PCA model by default: OUTPUT/_pca_model.parquet for a folder output
+// (readers skip names starting with "_"), x.pca-model.parquet beside an x.parquet output file.
+std::string default_pca_model_path(const std::string& output);
 
 }  // namespace pomona

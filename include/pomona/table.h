@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,12 +19,15 @@ struct FeatureRow {
   std::string label;
   std::vector<float> features;
   std::optional<std::string> error;
+  // PCA projection, written only when WriterOptions::pca_dim > 0 (null on error rows).
+  std::vector<float> pca;
 };
 
 struct WriterOptions {
   int64_t rows_per_file = 100'000;  // folder output: rows per part file
   int64_t rows_per_group = 1'024;   // Parquet row group size (bounds writer memory)
   int feature_dim = 1280;           // fixed length of every non-null features list
+  int pca_dim = 0;                  // > 0: add column pca list<float32> of this length
   // Extra key-value pairs for the file's schema metadata, beside pomona.version and
   // pomona.feature_dim, e.g. {"pomona.model", "mobilenet_v2_1.00_224"}.
   std::map<std::string, std::string> metadata;
@@ -39,7 +43,8 @@ struct WriterOptions {
 //    part-*.parquet) is removed when the writer opens; other files are left alone.
 // Hidden temp names start with "." so that Spark and pyarrow datasets never read them.
 // Columns: path string (not null), label string, features list<float32> (null on error, else
-// exactly feature_dim values), error string (null when fine); zstd-compressed, row groups of
+// exactly feature_dim values), error string (null when fine), and with pca_dim > 0 pca
+// list<float32> (null on error, else exactly pca_dim values); zstd-compressed, row groups of
 // rows_per_group rows. The same rows give byte-identical files.
 // Destroying a writer without commit() removes its temp files and leaves no _SUCCESS (parts
 // already full and renamed stay).
@@ -61,5 +66,11 @@ class RowWriter {
 // A folder's *.parquet files are read in name order; names starting with "." or "_" are skipped.
 // Throws JobError(kInputOutput) naming the file that cannot be read or lacks the row columns.
 std::vector<FeatureRow> read_rows(const std::string& path);
+
+// Streams the same rows as read_rows, in the same order, handing them to `consume` a batch of at
+// most batch_rows at a time, so memory holds one batch whatever the size of the files. The pca
+// column is not read. Throws what read_rows throws, and whatever consume throws.
+void read_row_batches(const std::string& path, int64_t batch_rows,
+                      const std::function<void(std::vector<FeatureRow>& rows)>& consume);
 
 }  // namespace pomona

@@ -8,7 +8,9 @@
 
 #include "pomona/error.h"
 #include "pomona/pipeline.h"
+#include "pca_command.h"
 #include "progress.h"
+#include "report_command.h"
 
 namespace pomona {
 namespace {
@@ -80,6 +82,7 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   featurize_cmd->add_flag("--fail-on-error", fail_on_error, "exit 1 when any image failed");
   featurize_cmd->add_flag("-q,--quiet", quiet, "no progress output");
+  add_featurize_pca_options(*featurize_cmd, options);
 
   CLI::App* weights_cmd = app.add_subcommand("weights", "Manage Keras MobileNetV2 weights files.");
   weights_cmd->require_subcommand(1);
@@ -89,6 +92,10 @@ int run(int argc, char** argv) {
       "fetch", "Download Keras' published ImageNet weights into Keras' cache and check them.");
   add_model_options(*fetch_cmd, fetch_spec);
   fetch_cmd->add_flag("--no-top", no_top, "the _no_top file (without the classifier)");
+
+  add_report_command(app);
+
+  add_pca_command(app);
 
   try {
     app.parse(argc, argv);

@@ -12,3 +12,11 @@ if(POMONA_BUILD_TESTS)
   target_compile_definitions(decode_test
                              PRIVATE POMONA_DECODE_FIXTURES_DIR="${POMONA_DECODE_FIXTURES_DIR}")
 endif()
+
+# Decode and resize throughput on N threads, without Python: run by bench/image_bench.py.
+if(POMONA_BUILD_BENCHMARKS)
+  add_executable(decode_resize_tool decode_resize_tool.cc)
+  target_link_libraries(decode_resize_tool PRIVATE pomona_image)
+  set_target_properties(decode_resize_tool PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                                                      ${CMAKE_BINARY_DIR}/bench)
+endif()

@@ -176,5 +176,51 @@ TEST(DecodeImage, FruitsSampleMatchesPillowByteForByte) {
   EXPECT_EQ(checked, 180);
 }
 
+TEST(DecodeImageDraft, JpegMatchesPillowDraftThenResize) {
+  std::ifstream manifest(kFixtures / "draft.tsv");
+  int checked = 0;
+  std::string name;
+  int size, width, height;
+  while (manifest >> name >> size >> width >> height) {
+    SCOPED_TRACE(name);
+    ++checked;
+    const Result<Rgb8Image> decoded = decode_image_draft(read_file(kFixtures / name), size);
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_EQ(decoded.value().width, width);
+    EXPECT_EQ(decoded.value().height, height);
+    EXPECT_TRUE(decoded.value().pixels == read_file(kFixtures / (name + ".draft.rgb")))
+        << "draft pixels differ from Pillow's";
+    EXPECT_TRUE(resize_like_pillow(decoded.value(), size, size).pixels ==
+                read_file(kFixtures / (name + ".draft_resized.rgb")))
+        << "resized draft differs from Pillow's";
+  }
+  EXPECT_GE(checked, 12);
+}
+
+TEST(DecodeImageDraft, ReducesAsFarAsBothSidesStayAtLeastTheSize) {
+  // 1800x1700 for 224: 1700 / 224 = 7, so 1/4 (450x425), not 1/8 (225x213 < 224).
+  const std::vector<uint8_t> bytes = read_file(kFixtures / "draft_1800x1700_to_224");
+  const Result<Rgb8Image> decoded = decode_image_draft(bytes, 224);
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(decoded.value().width, 450);
+  EXPECT_EQ(decoded.value().height, 425);
+}
+
+TEST(DecodeImageDraft, BombLimitAppliesToTheFullSize) {
+  // 2000x1900 decodes to 250x238 at 1/8, but the header's 3.8 megapixels decide.
+  const std::vector<uint8_t> bytes = read_file(kFixtures / "draft_2000x1900_to_224");
+  EXPECT_FALSE(decode_image_draft(bytes, 224, 2000 * 1900 - 1).ok());
+  EXPECT_TRUE(decode_image_draft(bytes, 224, 2000 * 1900).ok());
+}
+
+TEST(DecodeImageDraft, PngDecodesAtFullSize) {
+  const std::vector<uint8_t> bytes = read_file(kFixtures / "png_rgb8");
+  const Result<Rgb8Image> full = decode_image(bytes);
+  const Result<Rgb8Image> draft = decode_image_draft(bytes, 8);
+  ASSERT_TRUE(full.ok() && draft.ok());
+  EXPECT_EQ(draft.value().width, full.value().width);
+  EXPECT_TRUE(draft.value().pixels == full.value().pixels);
+}
+
 }  // namespace
 }  // namespace pomona

@@ -120,12 +120,22 @@ void inverted_cmyk_to_rgb(const uint8_t* cmyk, int width, uint8_t* rgb) {
   }
 }
 
+// JpegImagePlugin.draft: the largest of 1/8, 1/4, 1/2 that keeps both sides at least
+// draft_size, else full size; libjpeg then decodes ceil(side / scale) pixels each way.
+unsigned pillow_draft_scale(JDIMENSION width, JDIMENSION height, int draft_size) {
+  const JDIMENSION fits = std::min(width / draft_size, height / draft_size);
+  for (const unsigned scale : {8u, 4u, 2u}) {
+    if (fits >= scale) return scale;
+  }
+  return 1;
+}
+
 // The libjpeg part. Kept free of C++ objects with destructors, since errors longjmp back here;
 // `image` lives in the caller's frame and survives the jump.
 // Returns "" on success or the error message.
 std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
-                        std::span<const uint8_t> bytes, int64_t max_pixels,
-                        Result<Rgb8Image>& image, std::vector<uint8_t>& cmyk_rows) {
+                        std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
+                        Rgb8Image& out, std::vector<uint8_t>& cmyk_rows) {
   if (setjmp(errors.jump)) {
     char message[JMSG_LENGTH_MAX];
     errors.pub.format_message(reinterpret_cast<j_common_ptr>(&cinfo), message);
@@ -147,18 +157,27 @@ std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
   } while (header == JPEG_HEADER_TABLES_ONLY);
   if (header == JPEG_SUSPENDED) return "image file is truncated";
 
-  image = allocate_rgb8(cinfo.image_width, cinfo.image_height, max_pixels);
-  if (!image.ok()) return image.error();
+  // Pillow refuses by the size in the header, whatever scale it decodes at.
+  if (std::string refused = refuse_size(cinfo.image_width, cinfo.image_height, max_pixels);
+      !refused.empty()) {
+    return refused;
+  }
+  if (draft_size > 0) {
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = pillow_draft_scale(cinfo.image_width, cinfo.image_height, draft_size);
+  }
 
-  // Pillow's defaults (JpegDecode.c outside draft mode): libjpeg's ISLOW DCT and fancy
-  // upsampling. Greyscale comes out replicated to RGB exactly as Pillow's L -> RGB does.
+  // Pillow's defaults (JpegDecode.c, also in its draft(): that only sets the scale): libjpeg's
+  // ISLOW DCT and fancy upsampling. Greyscale comes out replicated to RGB exactly as Pillow's
+  // L -> RGB does. libjpeg-turbo's SIMD runs them by default, with identical results.
   const bool cmyk = cinfo.num_components == 4;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   cinfo.dct_method = JDCT_ISLOW;
   cinfo.do_fancy_upsampling = TRUE;
   if (!jpeg_start_decompress(&cinfo)) return "image file is truncated";
 
-  Rgb8Image& out = image.value();
+  // libjpeg writes straight into the returned image's rows.
+  out = allocate_rgb8(static_cast<int>(cinfo.output_width), static_cast<int>(cinfo.output_height));
   const size_t row_bytes = size_t{cinfo.output_width} * 3;
   JSAMPROW rows[4];  // libjpeg hands out at most rec_outbuf_height (<= 4) rows per call
   const int rows_per_call = std::min(cinfo.rec_outbuf_height, 4);
@@ -186,7 +205,7 @@ std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
 
 }  // namespace
 
-Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels) {
+Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size) {
   if (std::string refused = check_markers_like_pillow(bytes); !refused.empty()) {
     return jpeg_failure(refused);
   }
@@ -196,9 +215,10 @@ Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels
   errors.pub.error_exit = jump_to_error;
   errors.pub.output_message = ignore_message;
   jpeg_create_decompress(&cinfo);
-  Result<Rgb8Image> image = Rgb8Image{};
+  Rgb8Image image;
   std::vector<uint8_t> cmyk_rows;
-  const std::string error = run_libjpeg(cinfo, errors, bytes, max_pixels, image, cmyk_rows);
+  const std::string error =
+      run_libjpeg(cinfo, errors, bytes, max_pixels, draft_size, image, cmyk_rows);
   jpeg_destroy_decompress(&cinfo);
   if (!error.empty()) return jpeg_failure(error);
   return image;

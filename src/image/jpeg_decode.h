@@ -10,7 +10,10 @@
 
 namespace pomona::image_internal {
 
-// Requires bytes to start with the JPEG SOI marker (FF D8 FF).
-Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels);
+// Requires bytes to start with the JPEG SOI marker (FF D8 FF). With draft_size > 0, decodes at
+// the reduced scale Pillow's Image.draft(mode, (draft_size, draft_size)) picks (see
+// decode_image_draft in include/pomona/image.h).
+Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels,
+                              int draft_size = 0);
 
 }  // namespace pomona::image_internal

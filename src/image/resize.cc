@@ -1,29 +1,30 @@
 // resize_like_pillow: Pillow's Image.resize((w, h)) with its default BICUBIC filter on RGB,
 // byte for byte. Pillow (src/libImaging/Resample.c) computes each output sample along one axis
 // as a fixed-point weighted sum of a run of input samples; the weights depend only on the input
-// and output lengths of that axis, so they are computed once per length pair and cached.
+// and output lengths of that axis, so they are computed once per length pair and cached. The
+// sums run in the widest vector instructions the CPU has (resize_kernels.h), with the same
+// integer arithmetic, so every instruction set gives the same bytes.
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <utility>
+#include <string>
+#include <tuple>
 #include <vector>
 
+#include "pomona/error.h"
 #include "pomona/image.h"
+#include "resize_kernels.h"
 
 namespace pomona {
+namespace image_internal {
 namespace {
-
-constexpr int kChannels = 3;
-
-// Pillow keeps 8 bits for the result and 2 for overshoot of the filter's negative lobes.
-constexpr int kPrecisionBits = 32 - 8 - 2;
-constexpr int32_t kRoundingHalf = 1 << (kPrecisionBits - 1);
 
 constexpr double kBicubicSupport = 2.0;
 
@@ -37,22 +38,45 @@ double bicubic_kernel(double x) {
   return 0.0;
 }
 
-// The weights that map one axis of in_size samples onto out_size samples. Output sample i reads
-// input samples [first[i], first[i] + count[i]) with weights[i * stride + t], in fixed point.
-struct AxisWeights {
-  int stride = 0;
-  std::vector<int> first;
-  std::vector<int> count;
-  std::vector<int32_t> weights;
-};
-
 int32_t to_fixed_point(double weight) {
   // Pillow rounds half away from zero by truncating after adding +-0.5.
   const double scaled = weight * (1 << kPrecisionBits);
   return static_cast<int32_t>(weight < 0 ? scaled - 0.5 : scaled + 0.5);
 }
 
-AxisWeights compute_axis_weights(int in_size, int out_size) {
+// Spreads each output's weights over vectors of whole pixels, one weight per channel lane.
+void lay_out_for_vectors(int in_size, const ResizeKernels& kernels, AxisWeights& axis) {
+  const int taps_per_vector = kernels.taps_per_vector;
+  const int lanes = kernels.lanes_per_vector;
+  if (taps_per_vector == 0) return;
+  const size_t out_size = axis.first.size();
+  axis.taps_per_vector = taps_per_vector;
+  axis.lanes_per_vector = lanes;
+  axis.group_start.resize(out_size);
+  axis.groups.resize(out_size);
+  int total_groups = 0;
+  size_t read_end = 0;
+  for (size_t i = 0; i < out_size; ++i) {
+    axis.group_start[i] = total_groups;
+    axis.groups[i] = (axis.count[i] + taps_per_vector - 1) / taps_per_vector;
+    total_groups += axis.groups[i];
+    const size_t last_vector = static_cast<size_t>(axis.first[i]) +
+                               static_cast<size_t>(axis.groups[i] - 1) * taps_per_vector;
+    read_end = std::max(read_end, last_vector * kChannels + lanes);
+  }
+  axis.overread_bytes = read_end - std::min(read_end, static_cast<size_t>(in_size) * kChannels);
+  axis.lane_weights.assign(static_cast<size_t>(total_groups) * lanes, 0);
+  for (size_t i = 0; i < out_size; ++i) {
+    int32_t* lanes_of_output = &axis.lane_weights[static_cast<size_t>(axis.group_start[i]) * lanes];
+    for (int t = 0; t < axis.count[i]; ++t) {
+      int32_t* pixel =
+          lanes_of_output + (t / taps_per_vector) * lanes + (t % taps_per_vector) * kChannels;
+      std::fill_n(pixel, kChannels, axis.weights[i * axis.stride + t]);
+    }
+  }
+}
+
+AxisWeights compute_axis_weights(int in_size, int out_size, const ResizeKernels& kernels) {
   // Pillow's box is floats (0, in_size); their difference is exact for any image size it takes.
   const double scale = static_cast<double>(static_cast<float>(in_size)) / out_size;
   // Shrinking widens the kernel by the scale factor: that is Pillow's antialiasing.
@@ -84,21 +108,25 @@ AxisWeights compute_axis_weights(int in_size, int out_size) {
     axis.first[i] = first;
     axis.count[i] = count;
   }
+  lay_out_for_vectors(in_size, kernels, axis);
   return axis;
 }
 
 // Every Fruits-360 image is 100x100 -> 224x224, so a handful of length pairs cover a whole job.
 // The cache is bounded because a folder of photos can bring many distinct sizes.
-std::shared_ptr<const AxisWeights> axis_weights(int in_size, int out_size) {
+std::shared_ptr<const AxisWeights> axis_weights(int in_size, int out_size,
+                                                const ResizeKernels& kernels) {
   constexpr size_t kMaxCachedAxes = 64;
   static std::mutex mutex;
-  static std::map<std::pair<int, int>, std::shared_ptr<const AxisWeights>> cache;
-  const std::pair<int, int> key(in_size, out_size);
+  static std::map<std::tuple<int, int, const ResizeKernels*>, std::shared_ptr<const AxisWeights>>
+      cache;
+  const std::tuple key(in_size, out_size, &kernels);
   {
     std::lock_guard lock(mutex);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
   }
-  auto computed = std::make_shared<const AxisWeights>(compute_axis_weights(in_size, out_size));
+  auto computed =
+      std::make_shared<const AxisWeights>(compute_axis_weights(in_size, out_size, kernels));
   std::lock_guard lock(mutex);
   if (cache.size() >= kMaxCachedAxes) cache.clear();
   return cache.emplace(key, std::move(computed)).first->second;
@@ -108,80 +136,49 @@ uint8_t clip_to_byte(int32_t sum) {
   return static_cast<uint8_t>(std::clamp(sum >> kPrecisionBits, 0, 255));
 }
 
-// One output row's bytes [0, size) from `taps` input rows `row_bytes` apart. Always inlined with a
-// constant size, so that the sums stay in vector registers across the taps; it then also takes
-// the instruction set of its caller's clone.
-[[gnu::always_inline]] inline void resample_row_span(const uint8_t* __restrict in, size_t row_bytes,
-                                                     const int32_t* weights, int taps, size_t size,
-                                                     uint8_t* __restrict out) {
-  constexpr size_t kMaxSpan = 48;
-  int32_t sums[kMaxSpan];
-  for (size_t i = 0; i < size; ++i) sums[i] = kRoundingHalf;
-  for (int t = 0; t < taps; ++t) {
-    const uint8_t* row = in + t * row_bytes;
-    for (size_t i = 0; i < size; ++i) sums[i] += row[i] * weights[t];
-  }
-  for (size_t i = 0; i < size; ++i) out[i] = clip_to_byte(sums[i]);
-}
-
-// Weighted sums of whole rows: output row i is the clipped sum over t of weights[i][t] times
-// input row first[i] - first_src_row + t, where src holds rows from first_src_row on. Every byte
-// of a row shares the weight, so the work runs along rows in spans of 48 bytes (16 RGB pixels)
-// and vectorises; the clones give AVX2's 32-bit multiplies to CPUs that have them.
-__attribute__((target_clones("avx2", "default"))) void resample_rows(const uint8_t* src,
-                                                                     size_t row_bytes,
-                                                                     int first_src_row,
-                                                                     const AxisWeights& axis,
-                                                                     uint8_t* dst) {
-  constexpr size_t kSpan = 48;
+void scalar_resample_rows(const uint8_t* src, size_t row_bytes, int first_src_row,
+                          const AxisWeights& axis, uint8_t* dst) {
   const int dst_rows = static_cast<int>(axis.first.size());
   for (int y = 0; y < dst_rows; ++y) {
     const int32_t* weights = &axis.weights[static_cast<size_t>(y) * axis.stride];
     const uint8_t* in = src + (axis.first[y] - first_src_row) * row_bytes;
     uint8_t* out = dst + y * row_bytes;
-    size_t i = 0;
-    for (; i + kSpan <= row_bytes; i += kSpan) {
-      resample_row_span(in + i, row_bytes, weights, axis.count[y], kSpan, out + i);
-    }
-    if (i < row_bytes) {
-      resample_row_span(in + i, row_bytes, weights, axis.count[y], row_bytes - i, out + i);
+    for (size_t i = 0; i < row_bytes; ++i) {
+      int32_t sum = kRoundingHalf;
+      for (int t = 0; t < axis.count[y]; ++t) sum += in[t * row_bytes + i] * weights[t];
+      out[i] = clip_to_byte(sum);
     }
   }
 }
 
-// Copies the pixels of `rows` rows into column-major order: pixel (x, y) of src lands at pixel
-// (y, x) of dst, a dst row being one src column.
-void transpose_pixels(const uint8_t* src, int src_width, int rows, uint8_t* dst) {
-  const size_t src_row_bytes = static_cast<size_t>(src_width) * kChannels;
-  const size_t dst_row_bytes = static_cast<size_t>(rows) * kChannels;
-  for (int y = 0; y < rows; ++y) {
-    for (int x = 0; x < src_width; ++x) {
-      std::memcpy(dst + x * dst_row_bytes + y * kChannels, src + y * src_row_bytes + x * kChannels,
-                  kChannels);
-    }
-  }
-}
-
-// Resamples `rows` rows along x. Bands of rows are transposed so that input columns become
-// contiguous rows, the vertical kernel resamples them, and the result is transposed back.
-void resample_horizontally(const uint8_t* src, int src_width, int rows, const AxisWeights& axis,
-                           uint8_t* dst) {
-  // 16 rows make a transposed row 48 bytes, whole AVX2 vectors; a band of a 4000-pixel-wide
-  // photo (192 KB) stays in L2.
-  constexpr int kBandRows = 16;
+void scalar_resample_columns(const uint8_t* src, int src_width, int rows, const AxisWeights& axis,
+                             uint8_t* dst) {
   const int dst_width = static_cast<int>(axis.first.size());
-  const size_t src_row_bytes = static_cast<size_t>(src_width) * kChannels;
-  const size_t dst_row_bytes = static_cast<size_t>(dst_width) * kChannels;
-  std::vector<uint8_t> columns(src_width * kBandRows * kChannels);
-  std::vector<uint8_t> resized_columns(dst_width * kBandRows * kChannels);
-  std::vector<uint8_t> resized_band(dst_width * kBandRows * kChannels);
-  for (int y = 0; y < rows; y += kBandRows) {
-    const int band_rows = std::min(kBandRows, rows - y);
-    transpose_pixels(src + y * src_row_bytes, src_width, band_rows, columns.data());
-    resample_rows(columns.data(), static_cast<size_t>(band_rows) * kChannels, 0, axis,
-                  resized_columns.data());
-    transpose_pixels(resized_columns.data(), band_rows, dst_width, dst + y * dst_row_bytes);
+  for (int y = 0; y < rows; ++y) {
+    const uint8_t* row = src + static_cast<size_t>(y) * src_width * kChannels;
+    uint8_t* out = dst + static_cast<size_t>(y) * dst_width * kChannels;
+    for (int x = 0; x < dst_width; ++x, out += kChannels) {
+      const int32_t* weights = &axis.weights[static_cast<size_t>(x) * axis.stride];
+      const uint8_t* in = row + static_cast<size_t>(axis.first[x]) * kChannels;
+      for (int c = 0; c < kChannels; ++c) {
+        int32_t sum = kRoundingHalf;
+        for (int t = 0; t < axis.count[x]; ++t) sum += in[t * kChannels + c] * weights[t];
+        out[c] = clip_to_byte(sum);
+      }
+    }
   }
+}
+
+const ResizeKernels& kernels_for(ResizeIsa isa) {
+  switch (isa) {
+    case ResizeIsa::kAvx2:
+      return avx2_kernels();
+    case ResizeIsa::kAvx512:
+      return avx512_kernels();
+    case ResizeIsa::kScalar:
+      break;
+  }
+  return scalar_kernels();
 }
 
 // Pillow 13 runs the vertical pass first when the height loses more than twice as many pixels as
@@ -194,44 +191,96 @@ bool pillow_resizes_vertically_first(const Rgb8Image& src, int width, int height
 
 }  // namespace
 
-Rgb8Image resize_like_pillow(const Rgb8Image& src, int width, int height) {
+const ResizeKernels& scalar_kernels() {
+  static const ResizeKernels kernels{scalar_resample_rows, scalar_resample_columns, 0, 0};
+  return kernels;
+}
+
+const char* isa_name(ResizeIsa isa) {
+  switch (isa) {
+    case ResizeIsa::kAvx2:
+      return "avx2";
+    case ResizeIsa::kAvx512:
+      return "avx512";
+    case ResizeIsa::kScalar:
+      break;
+  }
+  return "scalar";
+}
+
+std::vector<ResizeIsa> available_resize_isas() {
+  std::vector<ResizeIsa> isas{ResizeIsa::kScalar};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) isas.push_back(ResizeIsa::kAvx2);
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+    isas.push_back(ResizeIsa::kAvx512);
+  }
+  return isas;
+}
+
+ResizeIsa default_resize_isa() {
+  static const ResizeIsa chosen = [] {
+    const std::vector<ResizeIsa> available = available_resize_isas();
+    const char* forced = std::getenv("POMONA_IMAGE_ISA");
+    if (forced == nullptr || *forced == '\0') return available.back();
+    for (ResizeIsa isa : available) {
+      if (std::string(forced) == isa_name(isa)) return isa;
+    }
+    throw JobError(ExitCode::kConfiguration,
+                   std::string("POMONA_IMAGE_ISA=") + forced +
+                       ": not one of scalar, avx2, avx512 that this CPU runs");
+  }();
+  return chosen;
+}
+
+Rgb8Image resize_like_pillow_on(ResizeIsa isa, const Rgb8Image& src, int width, int height) {
   assert(src.width > 0 && src.height > 0 && width > 0 && height > 0);
   assert(src.pixels.size() == static_cast<size_t>(src.width) * src.height * kChannels);
   // Pillow returns a copy when the size does not change, and skips the pass of an axis whose
   // length does not change.
   if (width == src.width && height == src.height) return src;
 
+  const ResizeKernels& kernels = kernels_for(isa);
   Rgb8Image resized{width, height,
                     std::vector<uint8_t>(static_cast<size_t>(width) * height * kChannels)};
   const size_t src_row_bytes = static_cast<size_t>(src.width) * kChannels;
   const size_t row_bytes = static_cast<size_t>(width) * kChannels;
   if (width == src.width) {
-    resample_rows(src.pixels.data(), row_bytes, 0, *axis_weights(src.height, height),
-                  resized.pixels.data());
+    kernels.resample_rows(src.pixels.data(), row_bytes, 0,
+                          *axis_weights(src.height, height, kernels), resized.pixels.data());
     return resized;
   }
-  const auto horizontal = axis_weights(src.width, width);
+  const auto horizontal = axis_weights(src.width, width, kernels);
   if (height == src.height) {
-    resample_horizontally(src.pixels.data(), src.width, height, *horizontal, resized.pixels.data());
+    kernels.resample_columns(src.pixels.data(), src.width, height, *horizontal,
+                             resized.pixels.data());
     return resized;
   }
 
-  const auto vertical = axis_weights(src.height, height);
+  const auto vertical = axis_weights(src.height, height, kernels);
   if (pillow_resizes_vertically_first(src, width, height)) {
     std::vector<uint8_t> columns_resized(src_row_bytes * height);
-    resample_rows(src.pixels.data(), src_row_bytes, 0, *vertical, columns_resized.data());
-    resample_horizontally(columns_resized.data(), src.width, height, *horizontal,
-                          resized.pixels.data());
+    kernels.resample_rows(src.pixels.data(), src_row_bytes, 0, *vertical, columns_resized.data());
+    kernels.resample_columns(columns_resized.data(), src.width, height, *horizontal,
+                             resized.pixels.data());
     return resized;
   }
   // The horizontal pass only produces the input rows that some output row reads.
   const int first_row = vertical->first.front();
   const int end_row = vertical->first.back() + vertical->count.back();
   std::vector<uint8_t> rows_resized(row_bytes * (end_row - first_row));
-  resample_horizontally(src.pixels.data() + first_row * src_row_bytes, src.width,
-                        end_row - first_row, *horizontal, rows_resized.data());
-  resample_rows(rows_resized.data(), row_bytes, first_row, *vertical, resized.pixels.data());
+  kernels.resample_columns(src.pixels.data() + first_row * src_row_bytes, src.width,
+                           end_row - first_row, *horizontal, rows_resized.data());
+  kernels.resample_rows(rows_resized.data(), row_bytes, first_row, *vertical,
+                        resized.pixels.data());
   return resized;
+}
+
+}  // namespace image_internal
+
+Rgb8Image resize_like_pillow(const Rgb8Image& src, int width, int height) {
+  return image_internal::resize_like_pillow_on(image_internal::default_resize_isa(), src, width,
+                                               height);
 }
 
 }  // namespace pomona

@@ -1,5 +1,7 @@
 # resize + preprocess: sources, tests, benchmarks (bit-exact Pillow resize)
-target_sources(pomona_image PRIVATE resize.cc preprocess.cc)
+# resize_avx2.cc and resize_avx512.cc turn their instruction sets on per function (#pragma),
+# never for the whole build; resize.cc calls them only on CPUs that have them.
+target_sources(pomona_image PRIVATE resize.cc resize_avx2.cc resize_avx512.cc preprocess.cc)
 # The weights are doubles rounded to fixed point exactly as Pillow rounds them: no fused
 # multiply-adds in their computation, whatever flags a build adds.
 set_source_files_properties(resize.cc PROPERTIES COMPILE_OPTIONS "-ffp-contract=off")

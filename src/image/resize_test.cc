@@ -10,9 +10,11 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "pomona/image.h"
+#include "resize_kernels.h"
 
 namespace pomona {
 namespace {
@@ -78,20 +80,35 @@ const ResizeCase kCases[] = {
     // Pillow picks the pass order from the pixels each axis loses; both orders round differently.
     {"HeightLosesTwiceWidthLossResizesHorizontallyFirst", {100, 120}, {90, 100}},
     {"HeightLosesMoreThanTwiceWidthLossResizesVerticallyFirst", {100, 121}, {90, 100}},
+    {"Photo4032x3024To224", {4032, 3024}, {224, 224}},
+    {"OnePixelTallTo224", {5000, 1}, {224, 224}},
+    {"OnePixelWideTo224", {1, 5000}, {224, 224}},
+    {"RowsNarrowerThanAVector", {2, 300}, {2, 224}},
+    {"RowsOfAVectorAndABit", {3, 300}, {3, 100}},
+    {"TinyShrink", {7, 3}, {5, 2}},
+    {"ShrinkWidthEnlargeHeight", {17, 9}, {8, 33}},
+    {"OddSizesTallTo224", {333, 1001}, {224, 224}},
+    {"OddSizesWideTo224", {1001, 333}, {224, 224}},
 };
 
 void PrintTo(const ResizeCase& c, std::ostream* os) {
   *os << size_name(c.from) << " -> " << size_name(c.to);
 }
 
-class ResizeLikePillow : public testing::TestWithParam<ResizeCase> {};
+using image_internal::available_resize_isas;
+using image_internal::isa_name;
+using image_internal::resize_like_pillow_on;
+using image_internal::ResizeIsa;
+
+// Every case runs on every instruction set this CPU has (scalar, AVX2, AVX-512).
+class ResizeLikePillow : public testing::TestWithParam<std::tuple<ResizeCase, ResizeIsa>> {};
 
 TEST_P(ResizeLikePillow, MatchesPillowByteForByte) {
-  const ResizeCase& c = GetParam();
+  const auto& [c, isa] = GetParam();
   const Rgb8Image source = fixture_source(c.from);
   const std::vector<uint8_t> expected = pillow_resized(c.from, c.to);
 
-  const Rgb8Image resized = resize_like_pillow(source, c.to.width, c.to.height);
+  const Rgb8Image resized = resize_like_pillow_on(isa, source, c.to.width, c.to.height);
 
   EXPECT_EQ(resized.width, c.to.width);
   EXPECT_EQ(resized.height, c.to.height);
@@ -99,9 +116,12 @@ TEST_P(ResizeLikePillow, MatchesPillowByteForByte) {
   EXPECT_EQ(count_differences(resized.pixels, expected), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ResizeLikePillow, testing::ValuesIn(kCases),
-                         [](const testing::TestParamInfo<ResizeCase>& info) {
-                           return std::string(info.param.name);
+INSTANTIATE_TEST_SUITE_P(Fixtures, ResizeLikePillow,
+                         testing::Combine(testing::ValuesIn(kCases),
+                                          testing::ValuesIn(available_resize_isas())),
+                         [](const testing::TestParamInfo<std::tuple<ResizeCase, ResizeIsa>>& info) {
+                           return std::string(std::get<0>(info.param).name) + "_" +
+                                  isa_name(std::get<1>(info.param));
                          });
 
 TEST(ResizeLikePillowSweep, RandomSizesMatchPillowByteForByte) {
@@ -112,9 +132,12 @@ TEST(ResizeLikePillowSweep, RandomSizesMatchPillowByteForByte) {
   int cases = 0;
   Size from, to;
   while (sweep >> from.width >> from.height >> to.width >> to.height) {
-    const Rgb8Image resized = resize_like_pillow(fixture_source(from), to.width, to.height);
-    EXPECT_EQ(count_differences(resized.pixels, pillow_resized(from, to)), 0)
-        << size_name(from) << " -> " << size_name(to);
+    for (const ResizeIsa isa : available_resize_isas()) {
+      const Rgb8Image resized =
+          resize_like_pillow_on(isa, fixture_source(from), to.width, to.height);
+      EXPECT_EQ(count_differences(resized.pixels, pillow_resized(from, to)), 0)
+          << size_name(from) << " -> " << size_name(to) << " on " << isa_name(isa);
+    }
     ++cases;
   }
   EXPECT_GE(cases, 80);
@@ -141,6 +164,24 @@ TEST(ResizeLikePillowUniform, UniformImageStaysUniformWhenShrinkingAndEnlarging)
   for (const Size to : {Size{7, 5}, Size{224, 224}, Size{40, 301}}) {
     const Rgb8Image resized = resize_like_pillow(grey, to.width, to.height);
     EXPECT_EQ(resized.pixels, std::vector<uint8_t>(to.width * to.height * 3, 77)) << size_name(to);
+  }
+}
+
+TEST(ResizeIsas, AvailableAreScalarThenWhatTheCpuSupports) {
+  std::vector<ResizeIsa> expected{ResizeIsa::kScalar};
+  if (__builtin_cpu_supports("avx2")) expected.push_back(ResizeIsa::kAvx2);
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+    expected.push_back(ResizeIsa::kAvx512);
+  }
+  EXPECT_EQ(available_resize_isas(), expected);
+}
+
+TEST(ResizeIsas, DefaultIsTheWidestAvailableUnlessForced) {
+  const char* forced = std::getenv("POMONA_IMAGE_ISA");
+  if (forced != nullptr && *forced != '\0') {
+    EXPECT_STREQ(isa_name(image_internal::default_resize_isa()), forced);
+  } else {
+    EXPECT_EQ(image_internal::default_resize_isa(), available_resize_isas().back());
   }
 }
 

@@ -5,74 +5,37 @@
 #include <thread>
 
 #include "ordered_chunks.h"
+#include "pomona/batch.h"
+#include "reduce.h"
 #include "pomona/error.h"
-#include "pomona/image.h"
 #include "pomona/pipeline.h"
 #include "pomona/table.h"
 
 namespace pomona {
 namespace {
 
-// read -> decode -> resize -> preprocess one input into `out` (size x size x 3 floats).
-// Returns the row's error message, or nullopt when the input is ready for the network.
-std::optional<std::string> prepare_input(const std::string& uri, int size, float* out) {
-  auto bytes = read_bytes(uri);
-  if (!bytes.ok()) return bytes.error();
-  auto image = decode_image(bytes.value());
-  if (!image.ok()) return image.error();
-  preprocess_keras(resize_like_pillow(image.value(), size, size), out);
-  return std::nullopt;
-}
-
-// Turns chunks of consecutive inputs into rows. Each worker owns a single-threaded network
-// context: one network per core at small batches beats one multi-threaded network (cache), and
-// decoding interleaves with inference on the same core, so no core waits for the other stage.
+// Turns chunks of consecutive listed inputs into rows with its own ChunkFeaturizer (batch.h): one
+// single-threaded network per worker, so decoding interleaves with inference on the same core and
+// no core waits for the other stage.
 class Worker {
  public:
   Worker(const FeatureExtractor& extractor, const std::vector<ObjectInfo>& inputs,
          LabelFrom label_from)
-      : extractor_(extractor),
-        inputs_(inputs),
-        label_from_(label_from),
-        pixels_per_image_(extractor.spec().size * extractor.spec().size * 3),
-        input_(static_cast<size_t>(extractor.max_batch()) * pixels_per_image_),
-        features_(static_cast<size_t>(extractor.max_batch()) * extractor.feature_dim()) {}
+      : featurizer_(extractor), inputs_(inputs), label_from_(label_from) {}
 
   std::vector<FeatureRow> run_chunk(int64_t begin, int64_t end) {
-    if (!context_) {
-      set_compute_threads(1);
-      context_ = extractor_.new_context();
-    }
-    std::vector<FeatureRow> rows(end - begin);
-    std::vector<FeatureRow*> ready;  // rows whose image is in input_, in slot order
+    chunk_.clear();
     for (int64_t i = begin; i < end; ++i) {
-      FeatureRow& row = rows[i - begin];
-      row.path = inputs_[i].uri;
-      row.label = label_of(row.path, label_from_);
-      float* slot = input_.data() + ready.size() * pixels_per_image_;
-      row.error = prepare_input(row.path, extractor_.spec().size, slot);
-      if (!row.error) ready.push_back(&row);
+      chunk_.push_back({.path = inputs_[i].uri, .label = label_of(inputs_[i].uri, label_from_)});
     }
-    if (!ready.empty()) {
-      extractor_.extract(*context_, input_.data(), static_cast<int>(ready.size()),
-                         features_.data());
-      const int dim = extractor_.feature_dim();
-      for (size_t k = 0; k < ready.size(); ++k) {
-        const float* f = features_.data() + k * dim;
-        ready[k]->features.assign(f, f + dim);
-      }
-    }
-    return rows;
+    return featurizer_.run(chunk_);
   }
 
  private:
-  const FeatureExtractor& extractor_;
+  ChunkFeaturizer featurizer_;
   const std::vector<ObjectInfo>& inputs_;
   const LabelFrom label_from_;
-  const size_t pixels_per_image_;
-  std::unique_ptr<FeatureExtractor::Context> context_;
-  std::vector<float> input_;
-  std::vector<float> features_;
+  std::vector<BatchInput> chunk_;
 };
 
 constexpr int64_t kErrorsInSummary = 10;
@@ -104,7 +67,9 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   WriterOptions writer_options;
   writer_options.rows_per_file = options.rows_per_file;
   writer_options.feature_dim = extractor->feature_dim();
-  auto writer = RowWriter::open(options.output, writer_options);
+  std::optional<PcaReducer> reducer;
+  if (options.pca) reducer.emplace(options.output, writer_options.feature_dim);
+  auto writer = RowWriter::open(reducer ? reducer->staging_output() : options.output, writer_options);
 
   const int64_t total = static_cast<int64_t>(inputs.size());
   const int64_t chunk_count = (total + batch - 1) / batch;
@@ -136,6 +101,7 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
           if (++summary.errors <= kErrorsInSummary) summary.first_errors.push_back(row.path + ": " + *row.error);
         }
         ++summary.images;
+        if (reducer) reducer->observe(row);
         writer->append(std::move(row));
       }
       if (listener) listener->on_progress(summary.images, summary.errors);
@@ -146,6 +112,7 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   }
   threads.clear();
   summary.files = writer->commit();
+  if (reducer) reducer->finish(options, summary);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

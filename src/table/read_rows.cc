@@ -60,22 +60,44 @@ void append_rows_of_batch(const arrow::RecordBatch& batch, const fs::path& file,
   }
 }
 
-// Streams the file one row group at a time, so memory holds the rows and one group, not two
-// copies of the file.
-void append_rows_of_file(const fs::path& file, std::vector<FeatureRow>& rows) {
+// Streams the file in record batches of at most batch_rows rows, so memory holds one batch and
+// one row group, not a copy of the file.
+void read_batches_of_file(const fs::path& file, int64_t batch_rows,
+                          const std::function<void(std::vector<FeatureRow>&)>& consume) {
   auto input = check(arrow::io::ReadableFile::Open(file.string()), file);
-  auto reader = check(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), file);
+  // Arrow pre-buffers every row group of the file by default: read one group at a time instead.
+  parquet::ArrowReaderProperties properties;
+  properties.set_pre_buffer(false);
+  properties.set_batch_size(batch_rows);
+  parquet::arrow::FileReaderBuilder builder;
+  if (const arrow::Status status = builder.Open(input); !status.ok()) {
+    throw_read_error(file, internal::reason_of(status));
+  }
+  auto reader = check(builder.properties(properties)->Build(), file);
   auto batches = check(reader->GetRecordBatchReader(), file);
+  std::vector<FeatureRow> rows;
   while (true) {
     std::shared_ptr<arrow::RecordBatch> batch = check(batches->Next(), file);
     if (batch == nullptr) break;
+    rows.clear();
     append_rows_of_batch(*batch, file, rows);
+    consume(rows);
   }
 }
 
 }  // namespace
 
 std::vector<FeatureRow> read_rows(const std::string& path) {
+  std::vector<FeatureRow> all;
+  read_row_batches(path, 64 * 1024, [&](std::vector<FeatureRow>& rows) {
+    all.insert(all.end(), std::make_move_iterator(rows.begin()),
+               std::make_move_iterator(rows.end()));
+  });
+  return all;
+}
+
+void read_row_batches(const std::string& path, int64_t batch_rows,
+                      const std::function<void(std::vector<FeatureRow>&)>& consume) {
   std::vector<fs::path> files;
   std::error_code error;
   if (fs::is_directory(path, error)) {
@@ -90,9 +112,7 @@ std::vector<FeatureRow> read_rows(const std::string& path) {
   } else {
     files.push_back(path);
   }
-  std::vector<FeatureRow> rows;
-  for (const fs::path& file : files) append_rows_of_file(file, rows);
-  return rows;
+  for (const fs::path& file : files) read_batches_of_file(file, batch_rows, consume);
 }
 
 }  // namespace pomona

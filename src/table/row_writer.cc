@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 
 constexpr char kSuccessName[] = "_SUCCESS";
 constexpr char kFeaturesLeafColumn[] = "features.list.element";
+constexpr char kPcaLeafColumn[] = "pca.list.element";
 
 [[noreturn]] void throw_output_error(const std::string& action, const fs::path& path,
                                      const std::string& reason) {
@@ -44,11 +45,12 @@ std::shared_ptr<arrow::Schema> row_schema(const WriterOptions& options) {
   metadata->Append("pomona.version", POMONA_VERSION);
   metadata->Append("pomona.feature_dim", std::to_string(options.feature_dim));
   for (const auto& [key, value] : options.metadata) metadata->Append(key, value);
-  return arrow::schema({arrow::field("path", arrow::utf8(), /*nullable=*/false),
-                        arrow::field("label", arrow::utf8()),
-                        arrow::field("features", arrow::list(arrow::float32())),
-                        arrow::field("error", arrow::utf8())},
-                       std::move(metadata));
+  arrow::FieldVector fields = {arrow::field("path", arrow::utf8(), /*nullable=*/false),
+                               arrow::field("label", arrow::utf8()),
+                               arrow::field("features", arrow::list(arrow::float32())),
+                               arrow::field("error", arrow::utf8())};
+  if (options.pca_dim > 0) fields.push_back(arrow::field("pca", arrow::list(arrow::float32())));
+  return arrow::schema(std::move(fields), std::move(metadata));
 }
 
 // Zstd level 1: writing 100k rows of 1280 feature-like floats (table_benchmark, Zen3) took 2.3 s
@@ -62,15 +64,19 @@ std::shared_ptr<parquet::WriterProperties> writer_properties() {
       ->disable_dictionary("path")
       ->disable_dictionary(kFeaturesLeafColumn)
       ->disable_statistics(kFeaturesLeafColumn)
+      ->disable_dictionary(kPcaLeafColumn)
+      ->disable_statistics(kPcaLeafColumn)
       ->build();
 }
 
 // Columns of one row group, kept in Arrow builders until the group is written.
 class RowGroupBuilder {
  public:
-  explicit RowGroupBuilder(int feature_dim)
+  RowGroupBuilder(int feature_dim, int pca_dim)
       : feature_dim_(feature_dim),
-        features_(arrow::default_memory_pool(), std::make_shared<arrow::FloatBuilder>()) {}
+        pca_dim_(pca_dim),
+        features_(arrow::default_memory_pool(), std::make_shared<arrow::FloatBuilder>()),
+        pca_(arrow::default_memory_pool(), std::make_shared<arrow::FloatBuilder>()) {}
 
   void append(const FeatureRow& row) {
     if (!row.error && static_cast<int64_t>(row.features.size()) != feature_dim_) {
@@ -78,17 +84,20 @@ class RowGroupBuilder {
                      "row " + row.path + " has " + std::to_string(row.features.size()) +
                          " features, the table expects " + std::to_string(feature_dim_));
     }
+    if (pca_dim_ > 0 && !row.error && static_cast<int64_t>(row.pca.size()) != pca_dim_) {
+      throw JobError(ExitCode::kConfiguration,
+                     "row " + row.path + " has " + std::to_string(row.pca.size()) +
+                         " PCA values, the table expects " + std::to_string(pca_dim_));
+    }
     check_append(path_.Append(row.path));
     check_append(label_.Append(row.label));
+    append_floats(features_, row.error ? nullptr : &row.features);
     if (row.error) {
-      check_append(features_.AppendNull());
       check_append(error_.Append(*row.error));
     } else {
-      check_append(features_.Append());
-      auto* values = static_cast<arrow::FloatBuilder*>(features_.value_builder());
-      check_append(values->AppendValues(row.features.data(), row.features.size()));
       check_append(error_.AppendNull());
     }
+    if (pca_dim_ > 0) append_floats(pca_, row.error ? nullptr : &row.pca);
     ++rows_;
   }
 
@@ -96,11 +105,12 @@ class RowGroupBuilder {
 
   // Hands out the columns and starts an empty group.
   std::vector<std::shared_ptr<arrow::Array>> finish() {
-    std::vector<std::shared_ptr<arrow::Array>> columns(4);
+    std::vector<std::shared_ptr<arrow::Array>> columns(pca_dim_ > 0 ? 5 : 4);
     check_append(path_.Finish(&columns[0]));
     check_append(label_.Finish(&columns[1]));
     check_append(features_.Finish(&columns[2]));
     check_append(error_.Finish(&columns[3]));
+    if (pca_dim_ > 0) check_append(pca_.Finish(&columns[4]));
     rows_ = 0;
     return columns;
   }
@@ -111,12 +121,25 @@ class RowGroupBuilder {
     if (!status.ok()) throw std::bad_alloc();
   }
 
+  // Appends values as one list, or a null list when values is null.
+  static void append_floats(arrow::ListBuilder& builder, const std::vector<float>* values) {
+    if (values == nullptr) {
+      check_append(builder.AppendNull());
+      return;
+    }
+    check_append(builder.Append());
+    auto* floats = static_cast<arrow::FloatBuilder*>(builder.value_builder());
+    check_append(floats->AppendValues(values->data(), values->size()));
+  }
+
   int64_t feature_dim_;
+  int64_t pca_dim_;
   int64_t rows_ = 0;
   arrow::StringBuilder path_;
   arrow::StringBuilder label_;
   arrow::ListBuilder features_;
   arrow::StringBuilder error_;
+  arrow::ListBuilder pca_;
 };
 
 // ".<name>.tmp-<pid>": hidden, and distinct per process.
@@ -138,7 +161,7 @@ class PartFile {
       : final_path_(std::move(final_path)),
         temp_path_(final_path_.parent_path() / temp_name_of(final_path_)),
         rows_per_group_(options.rows_per_group),
-        group_(options.feature_dim) {
+        group_(options.feature_dim, options.pca_dim) {
     stream_ = check(arrow::io::FileOutputStream::Open(temp_path_.string()), "create", final_path_);
     writer_ = check(parquet::arrow::FileWriter::Open(
                         *schema, arrow::default_memory_pool(), stream_, writer_properties(),

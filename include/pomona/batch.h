@@ -1,0 +1,55 @@
+// pipeline/, one chunk at a time: inputs named by path or already in memory -> feature rows.
+// The one implementation of read -> decode -> resize+preprocess -> extract that both the
+// featurize job's workers and the Python package (and so Spark executors) run.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "pomona/model.h"
+#include "pomona/table.h"
+
+namespace pomona {
+
+// One input: its row's path and label, and its contents when the caller already has them.
+struct BatchInput {
+  std::string path;
+  std::string label;
+  // The encoded image (JPEG/PNG); nullopt = read the file at path. Not owned: the caller keeps
+  // the bytes alive until the rows are returned.
+  std::optional<std::span<const uint8_t>> bytes;
+};
+
+// Featurizes consecutive inputs with its own single-threaded network context. Not thread-safe:
+// one per thread, many per extractor. The context is made on the first run(), on the calling
+// thread, which then uses one oneDNN thread (one network per core beats one network per job at
+// small batches: its activations stay in cache).
+class ChunkFeaturizer {
+ public:
+  // extractor must outlive this object.
+  explicit ChunkFeaturizer(const FeatureExtractor& extractor);
+  ~ChunkFeaturizer();
+
+  // Requires inputs.size() <= extractor.max_batch(). Returns one row per input, in order: its
+  // features, or the error that the read or decode gave (never throws for a bad input).
+  std::vector<FeatureRow> run(std::span<const BatchInput> inputs);
+
+ private:
+  const FeatureExtractor& extractor_;
+  const size_t pixels_per_image_;
+  std::unique_ptr<FeatureExtractor::Context> context_;
+  std::vector<float> input_;
+  std::vector<float> features_;
+};
+
+// Featurizes all inputs on `threads` threads (the calling thread included), each running a
+// ChunkFeaturizer over the next extractor.max_batch() inputs. Returns one row per input, in input
+// order. Memory holds every row: callers bound it by the number of inputs they pass.
+std::vector<FeatureRow> featurize_inputs(const FeatureExtractor& extractor,
+                                         std::span<const BatchInput> inputs, int threads);
+
+}  // namespace pomona

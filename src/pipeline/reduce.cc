@@ -1,0 +1,171 @@
+// fit_pca, add_pca_column, default_pca_model_path (pomona/pipeline.h) and the PCA stage of
+// featurize (reduce.h).
+#include "reduce.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "pomona/error.h"
+
+namespace pomona {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Rows handed to BLAS at once and rows per batch read back from Parquet: large enough for syrk
+// and gemm to run at full speed, small enough to keep memory flat (1024 x 1280 floats = 5 MB).
+constexpr int64_t kBlockRows = 1024;
+
+[[noreturn]] void throw_bad_row(const std::string& source, const FeatureRow& row,
+                                const std::string& reason) {
+  throw JobError(ExitCode::kInputOutput, source + ": row " + row.path + " " + reason);
+}
+
+// RowWriter's rule: a path ending in .parquet that is not an existing folder is one file.
+bool is_file_output(const fs::path& output) {
+  std::error_code ignored;
+  return output.extension() == ".parquet" && !fs::is_directory(output, ignored);
+}
+
+fs::path without_trailing_slash(const std::string& path) {
+  fs::path result(path);
+  return result.has_filename() ? result : result.parent_path();
+}
+
+}  // namespace
+
+FeatureAccumulator::FeatureAccumulator(int dim) : dim_(dim) {}
+
+void FeatureAccumulator::add(const FeatureRow& row, const std::string& source) {
+  if (row.error) return;
+  if (dim_ == 0) dim_ = static_cast<int>(row.features.size());
+  if (static_cast<int>(row.features.size()) != dim_ || dim_ == 0) {
+    throw_bad_row(source, row,
+                  "has " + std::to_string(row.features.size()) + " features, expected " +
+                      std::to_string(dim_));
+  }
+  if (!std::all_of(row.features.begin(), row.features.end(),
+                   [](float v) { return std::isfinite(v); })) {
+    throw_bad_row(source, row, "has a NaN or infinite feature");
+  }
+  pending_.insert(pending_.end(), row.features.begin(), row.features.end());
+  if (++pending_rows_ == kBlockRows) flush();
+}
+
+void FeatureAccumulator::flush() {
+  if (pending_rows_ == 0) return;
+  if (!accumulator_) accumulator_ = std::make_unique<PcaAccumulator>(dim_);
+  accumulator_->add_rows(pending_, pending_rows_);
+  pending_.clear();
+  pending_rows_ = 0;
+}
+
+std::unique_ptr<PcaAccumulator> FeatureAccumulator::finish() {
+  flush();
+  return std::move(accumulator_);
+}
+
+PcaModel fit_pca(const std::string& features, const PcaFitOptions& options,
+                 const PcaAccumulator* previous) {
+  FeatureAccumulator accumulator(previous ? previous->dim() : 0);
+  read_row_batches(features, kBlockRows, [&](std::vector<FeatureRow>& rows) {
+    for (const FeatureRow& row : rows) accumulator.add(row, features);
+  });
+  std::unique_ptr<PcaAccumulator> statistics = accumulator.finish();
+  if (previous) {
+    auto merged = std::make_unique<PcaAccumulator>(*previous);
+    if (statistics) merged->merge(*statistics);
+    statistics = std::move(merged);
+  }
+  const int64_t rows = statistics ? statistics->count() : 0;
+  if (rows < 2) {
+    throw JobError(
+        ExitCode::kInputOutput,
+        features + ": PCA needs at least 2 rows without error, got " + std::to_string(rows));
+  }
+  return PcaModel::fit(*statistics, options);
+}
+
+std::vector<std::string> add_pca_column(const std::string& features, const PcaModel& model,
+                                        const std::string& output, int64_t rows_per_file) {
+  WriterOptions writer_options;
+  writer_options.rows_per_file = rows_per_file;
+  writer_options.feature_dim = model.dim();
+  writer_options.pca_dim = model.k();
+  writer_options.metadata["pomona.pca_k"] = std::to_string(model.k());
+  writer_options.metadata["pomona.pca_center"] = model.center() ? "true" : "false";
+  auto writer = RowWriter::open(output, writer_options);
+  std::vector<float> block;
+  std::vector<float> projected;
+  read_row_batches(features, kBlockRows, [&](std::vector<FeatureRow>& rows) {
+    block.clear();
+    std::vector<FeatureRow*> good;
+    for (FeatureRow& row : rows) {
+      if (row.error) continue;
+      if (static_cast<int>(row.features.size()) != model.dim()) {
+        throw_bad_row(features, row,
+                      "has " + std::to_string(row.features.size()) +
+                          " features, the PCA model expects " + std::to_string(model.dim()));
+      }
+      block.insert(block.end(), row.features.begin(), row.features.end());
+      good.push_back(&row);
+    }
+    projected.resize(good.size() * model.k());
+    model.transform(block, static_cast<int64_t>(good.size()), projected);
+    for (size_t i = 0; i < good.size(); ++i) {
+      good[i]->pca.assign(projected.begin() + i * model.k(),
+                          projected.begin() + (i + 1) * model.k());
+    }
+    for (FeatureRow& row : rows) writer->append(std::move(row));
+  });
+  return writer->commit();
+}
+
+std::string default_pca_model_path(const std::string& output) {
+  const fs::path path = without_trailing_slash(output);
+  if (!is_file_output(path)) return (path / "_pca_model.parquet").string();
+  fs::path model = path;
+  model.replace_extension(".pca-model.parquet");
+  return model.string();
+}
+
+PcaReducer::PcaReducer(const std::string& output, int feature_dim)
+    : output_(output), features_(feature_dim) {
+  const fs::path path = without_trailing_slash(output);
+  std::string name = ".";
+  name += path.filename().string();
+  name += ".unreduced-" + std::to_string(getpid());
+  // The same kind of output as the final one: a file keeps the .parquet ending, a folder not.
+  if (is_file_output(path)) name += ".parquet";
+  staging_ = (path.parent_path() / name).string();
+}
+
+PcaReducer::~PcaReducer() {
+  std::error_code ignored;
+  fs::remove_all(staging_, ignored);
+}
+
+void PcaReducer::finish(const FeaturizeOptions& options, Summary& summary) {
+  std::unique_ptr<PcaAccumulator> statistics = features_.finish();
+  const int64_t rows = statistics ? statistics->count() : 0;
+  if (rows < 2) {
+    throw JobError(ExitCode::kInputOutput,
+                   "PCA needs at least 2 images without error, got " + std::to_string(rows));
+  }
+  const PcaModel model = PcaModel::fit(*statistics, *options.pca);
+  summary.pca_model =
+      options.pca_model.empty() ? default_pca_model_path(output_) : options.pca_model;
+  // The default model path is inside a folder output, which its writer has not created yet.
+  std::error_code ignored;
+  fs::create_directories(fs::path(summary.pca_model).parent_path(), ignored);
+  model.save(summary.pca_model);
+  summary.files = add_pca_column(staging_, model, output_, options.rows_per_file);
+  summary.pca_k = model.k();
+  summary.pca_variance = 0;
+  for (int i = 0; i < model.k(); ++i) summary.pca_variance += model.explained_variance_ratio()[i];
+}
+
+}  // namespace pomona

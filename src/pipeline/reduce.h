@@ -1,0 +1,58 @@
+// The PCA stage of featurize (pipeline.h, FeaturizeOptions::pca): rows are written to a hidden
+// staging output while their features feed an accumulator; finish() fits, saves the model and
+// streams the staged rows into the real output with their pca column.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pomona/pca.h"
+#include "pomona/pipeline.h"
+#include "pomona/table.h"
+
+namespace pomona {
+
+// Collects the features of good rows into a PcaAccumulator in blocks (BLAS works on many rows at
+// once), checking each row's length and values so that errors name the row's path.
+class FeatureAccumulator {
+ public:
+  // dim 0: taken from the first good row.
+  explicit FeatureAccumulator(int dim = 0);
+  // Throws JobError(kInputOutput) "<source>: row <path> ..." for a bad row.
+  void add(const FeatureRow& row, const std::string& source);
+  // Flushes the pending block and hands out the statistics (dim 0 when no row was added).
+  std::unique_ptr<PcaAccumulator> finish();
+
+ private:
+  void flush();
+
+  int dim_;
+  int64_t pending_rows_ = 0;
+  std::vector<float> pending_;
+  std::unique_ptr<PcaAccumulator> accumulator_;
+};
+
+class PcaReducer {
+ public:
+  PcaReducer(const std::string& output, int feature_dim);
+  // Removes the staging output, whether or not finish() ran.
+  ~PcaReducer();
+  PcaReducer(const PcaReducer&) = delete;
+  PcaReducer& operator=(const PcaReducer&) = delete;
+
+  // Where featurize writes its rows first: hidden, beside the output, of the same kind.
+  const std::string& staging_output() const { return staging_; }
+  void observe(const FeatureRow& row) { features_.add(row, output_); }
+  // Once the staging output is committed: fits, saves the model to options.pca_model (or the
+  // default path), writes the output with its pca column and fills summary's files and pca fields.
+  void finish(const FeaturizeOptions& options, Summary& summary);
+
+ private:
+  std::string output_;
+  std::string staging_;
+  FeatureAccumulator features_;
+};
+
+}  // namespace pomona

@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
-# make bench: one table from one run (see bench/bench.py). Timings swing between minutes on
-# shared machines, so every figure is taken in this one run and compared as ratios.
+# make bench: every figure taken in this one run on this machine, compared as ratios (timings on
+# shared machines swing between minutes). Each script prints its table and says what it measured.
+#   bench.py        sgemm ideal, network alone, `pomona featurize` end to end, peak RSS
+#   image_bench.py  decode/resize of 12 MP photos and big PNGs against Pillow
+#   pca_bench.py    `pomona pca fit` on 1,000,000 x 1280 rows: time and peak RSS (< 1 GiB)
+# BENCH=bench.py (or a space-separated list) runs only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python bench/bench.py --build "${1:-build}"
+build=${1:-build}
+for script in ${BENCH:-bench.py image_bench.py pca_bench.py}; do
+  echo "== bench/$script"
+  .venv/bin/python "bench/$script" --build "$build"
+done

@@ -39,6 +39,10 @@ void print_summary(const Summary& summary, const std::string& output) {
               static_cast<long long>(summary.images), static_cast<long long>(summary.errors),
               summary.seconds, summary.seconds > 0 ? summary.images / summary.seconds : 0.0,
               output.c_str());
+  if (summary.pca_k > 0) {
+    std::printf("  pca: k = %d components explain %.2f %% of the variance; model -> %s\n",
+                summary.pca_k, 100 * summary.pca_variance, summary.pca_model.c_str());
+  }
   for (const std::string& error : summary.first_errors) std::printf("  error: %s\n", error.c_str());
   if (summary.errors > static_cast<int64_t>(summary.first_errors.size())) {
     std::printf("  ... and %lld more error rows (column `error` of the output)\n",

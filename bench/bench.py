@@ -14,24 +14,11 @@ import platform
 import re
 import subprocess
 import sys
-import time
+
+from measure import run_measured
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GFLOP_PER_IMAGE = 0.599
-
-
-def run_measured(cmd, env=None):
-    """Runs cmd; returns (stdout, wall seconds, peak RSS in MiB) of that process alone."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out = proc.stdout.read().decode()
-    err = proc.stderr.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"bench: {' '.join(map(str, cmd))} failed ({proc.returncode}):\n{out}\n{err}")
-    return out, seconds, usage.ru_maxrss / 1024
 
 
 def make_images(outdir, per_class, classes, width, height):
@@ -44,12 +31,10 @@ def make_images(outdir, per_class, classes, width, height):
 
 def network_benchmarks(build):
     """sgemm GFLOP/s and network-only img/s from the model's Google Benchmark binary."""
-    binary = build / "bench" / "feature_extractor_benchmark"
-    out, _, _ = run_measured([binary, "--benchmark_format=json", "--benchmark_min_time=2"])
-    results = {}
-    for b in json.loads(out)["benchmarks"]:
-        results[b["name"]] = b
-    return results
+    report = build / "bench-data" / "feature_extractor_benchmark.json"
+    run_measured([build / "bench" / "feature_extractor_benchmark", "--benchmark_min_time=2",
+                  f"--benchmark_out={report}", "--benchmark_out_format=json"])
+    return {b["name"]: b for b in json.loads(report.read_text())["benchmarks"]}
 
 
 def featurize(build, images, weights, threads, output):
@@ -96,7 +81,6 @@ def main():
             rows.append((f"network only, {kind}, batch {batch}", threads, b["img/s"], None))
 
     results = {}
-    with_rss = {}
     for label, images in (("fruits 100x100", fruits), ("photos 1024x768", photos)):
         for threads in (1, 2):
             r = featurize(build, images, weights, threads, data / "out.parquet")

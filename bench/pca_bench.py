@@ -5,15 +5,15 @@ Usage: .venv/bin/python bench/pca_bench.py --build build [--rows 1000000] [--dim
 The features file is generated once in BUILD/bench-data (about 5 GB for the default size).
 """
 import argparse
-import os
 import pathlib
-import subprocess
 import sys
 import time
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from measure import run_measured
 
 ROWS_PER_GROUP = 8192
 
@@ -56,15 +56,8 @@ def main():
         print(f"pca bench: generated {features} in {time.perf_counter() - start:.1f} s")
 
     model = data / "pca-model.parquet"
-    start = time.perf_counter()
-    proc = subprocess.Popen([build / "pomona", "pca", "fit", features, model, "--pca-variance", "0.95"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"pca bench: pomona pca fit failed:\n{output}")
-    peak_mib = usage.ru_maxrss / 1024
+    output, seconds, peak_mib = run_measured([build / "pomona", "pca", "fit", features, model,
+                                              "--pca-variance", "0.95"])
     print(output.strip())
     print(f"pca bench: pca fit of {args.rows} x {args.dim}: {seconds:.1f} s "
           f"({args.rows / seconds:,.0f} rows/s), peak RSS {peak_mib:.0f} MiB "

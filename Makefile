@@ -3,7 +3,7 @@ BUILD ?= build
 PYTHON := .venv/bin/python
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap build test demo bench clean
+.PHONY: all bootstrap build python test demo bench clean
 
 all: build
 
@@ -14,7 +14,11 @@ build: bootstrap
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+# The pomona Python package (pyproject.toml) into .venv; its CMake build is kept in build-python/.
+python: bootstrap
+	@$(PYTHON) -m pip install -q --no-build-isolation .
+
+test: build python
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	POMONA_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests
 

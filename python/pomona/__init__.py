@@ -1,0 +1,221 @@
+"""Pomona in Python: MobileNetV2 features of images as Arrow record batches, and exact PCA.
+
+The work is done by the same C++ core as the `pomona` command (the native module
+``pomona._pomona``); data crosses between C++ and pyarrow through the Arrow C Data Interface,
+without copying buffers. ``pomona.spark`` runs both inside Apache Spark executors.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Iterable, Optional, Sequence, Union
+
+# OpenSSL's libcrypto must be loaded (by hashlib) before the native module: the pyarrow wheel's
+# libparquet exports the symbols of a static OpenSSL, and libcrypto loaded in the module's scope
+# (libcurl needs it) would bind its own internal calls to them and crash on first use.
+import hashlib  # noqa: F401  pylint: disable=unused-import
+
+import numpy as np
+import pyarrow as pa  # loads the Arrow C++ libraries the native module links, before it
+
+from pomona._pomona import PomonaError, resolve_weights as _resolve_weights
+from pomona import _pomona
+
+__all__ = ["featurize_batch", "resolve_weights", "PCA", "PomonaError", "ROW_SCHEMA"]
+
+# The CLI's row schema (README, "Output schema").
+ROW_SCHEMA = pa.schema([
+    pa.field("path", pa.string(), nullable=False),
+    pa.field("label", pa.string()),
+    pa.field("features", pa.list_(pa.float32())),
+    pa.field("error", pa.string()),
+])
+
+Inputs = Union[pa.Array, pa.ChunkedArray, Sequence[Union[str, bytes, bytearray, memoryview]]]
+
+
+def resolve_weights(weights: Optional[str] = None, alpha: float = 1.0, size: int = 224) -> str:
+    """The weights file Pomona uses: ``weights`` when given, else Keras' cache
+    (``~/.keras/models/``) for (alpha, size). Raises PomonaError saying how to get one."""
+    return _resolve_weights(os.fspath(weights) if weights else "", float(alpha), int(size))
+
+
+def _as_array(values, name: str) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values
+    values = list(values)
+    if values and all(isinstance(v, str) for v in values):
+        return pa.array(values, pa.string())
+    if all(isinstance(v, (bytes, bytearray, memoryview)) for v in values):
+        return pa.array([bytes(v) for v in values], pa.binary())
+    raise TypeError(f"{name} must be all str (paths) or all bytes (image contents)")
+
+
+def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
+                    paths: Optional[Iterable[str]] = None, weights: Optional[str] = None,
+                    alpha: float = 1.0, size: int = 224, threads: int = 1, batch: int = 4,
+                    label_from: str = "parent") -> pa.RecordBatch:
+    """Featurizes images into one record batch with the CLI's columns and values:
+    ``path, label, features list<float32> (null on error), error (null when fine)``.
+
+    inputs: file paths to read (str) or encoded JPEG/PNG contents (bytes), as a Python sequence
+    or a pyarrow string/binary array (taken without copying). paths: the path column when inputs
+    are bytes ("" otherwise). labels: the label column; by default each path's parent folder
+    (label_from="none": empty). A bad image is a row with an error, never an exception; bad
+    weights raise PomonaError. The network for (weights, alpha, size, batch) is loaded once per
+    process and reused. threads: threads used for this call (one network each); batch: images per
+    network call. Rows come back in input order.
+    """
+    if label_from not in ("parent", "none"):
+        raise ValueError("label_from must be 'parent' or 'none'")
+    input_array = _as_array(inputs, "inputs")
+    path_array = None if paths is None else _as_array(paths, "paths")
+    label_array = None if labels is None else _as_array(labels, "labels")
+    if len(input_array) == 0:
+        return pa.RecordBatch.from_pylist([], schema=ROW_SCHEMA)
+    payload = _pomona.featurize_arrays(
+        input_array, path_array, label_array, resolve_weights(weights, alpha, size), float(alpha),
+        int(size), int(threads), int(batch), label_from == "parent")
+    return pa.record_batch(payload)
+
+
+def _feature_array(features) -> pa.Array:
+    """An Arrow list<float32> array from a column, record batch/table (its `features`), or a 2-D
+    numpy array."""
+    if isinstance(features, (pa.RecordBatch, pa.Table)):
+        features = features.column("features")
+    if isinstance(features, pa.ChunkedArray):
+        features = features.combine_chunks()
+    if isinstance(features, np.ndarray):
+        matrix = np.ascontiguousarray(features, dtype=np.float32)
+        if matrix.ndim != 2:
+            raise ValueError("a numpy features array must be 2-D (rows, dim)")
+        return pa.FixedSizeListArray.from_arrays(pa.array(matrix.ravel()), matrix.shape[1])
+    if not isinstance(features, pa.Array):
+        features = pa.array(features, pa.list_(pa.float32()))
+    if features.type.value_type != pa.float32():
+        features = features.cast(pa.list_(pa.float32()))
+    return features
+
+
+class PCA:
+    """Exact PCA of feature vectors, fitted in pieces: ``partial_fit`` batches (in any process),
+    ``merge`` the pieces, ``finalize`` once; then ``transform`` and ``save``. The saved file is
+    the one ``pomona pca fit`` writes, and the same rows give the same model.
+
+    Exactly one of k (components) or variance (smallest k whose explained variance ratio reaches
+    it). center: project (x - mean) instead of Spark ML's raw x. Pickles with its state, so
+    partial states travel between Spark tasks and the driver.
+    """
+
+    def __init__(self, k: Optional[int] = None, variance: Optional[float] = None,
+                 center: bool = False):
+        if (k is None) == (variance is None):
+            raise ValueError("give exactly one of k or variance")
+        self.k_option = k
+        self.variance_option = variance
+        self.center = center
+        self._accumulator: Optional[_pomona.PcaAccumulator] = None
+        self._model: Optional[_pomona.PcaModel] = None
+
+    # -- fitting ------------------------------------------------------------------------------
+    def partial_fit(self, features) -> "PCA":
+        """Adds the non-null rows of features (list<float32> column, record batch or table with a
+        `features` column, or a 2-D numpy array) to the statistics."""
+        array = _feature_array(features)
+        if self._accumulator is None:
+            first = next((row for row in array if row.is_valid), None)
+            if first is None:
+                return self
+            self._accumulator = _pomona.PcaAccumulator(len(first))
+        self._accumulator.add(array)
+        self._model = None
+        return self
+
+    def merge(self, other: "PCA") -> "PCA":
+        """Adds everything `other` has seen (as if its rows had been added here)."""
+        if other._accumulator is not None:
+            if self._accumulator is None:
+                self._accumulator = _pomona.PcaAccumulator.deserialize(other._accumulator.serialize())
+            else:
+                self._accumulator.merge(other._accumulator)
+        self._model = None
+        return self
+
+    def finalize(self) -> "PCA":
+        """Eigen-decomposes the merged statistics. Raises PomonaError with fewer than 2 rows."""
+        if self._accumulator is None:
+            raise PomonaError("PCA has seen no rows")
+        self._model = _pomona.PcaModel.fit(self._accumulator, k=self.k_option or 0,
+                                          variance=self.variance_option or 0.0, center=self.center)
+        return self
+
+    def fit(self, features) -> "PCA":
+        return self.partial_fit(features).finalize()
+
+    # -- the fitted model ---------------------------------------------------------------------
+    @property
+    def model(self) -> "_pomona.PcaModel":
+        if self._model is None:
+            raise PomonaError("PCA is not fitted: call finalize() (or fit()) first")
+        return self._model
+
+    @property
+    def count(self) -> int:
+        return 0 if self._accumulator is None else self._accumulator.count
+
+    @property
+    def components_(self) -> np.ndarray:
+        return self.model.components
+
+    @property
+    def mean_(self) -> np.ndarray:
+        return self.model.mean
+
+    @property
+    def explained_variance_ratio_(self) -> np.ndarray:
+        return self.model.explained_variance_ratio
+
+    def transform(self, features) -> pa.Array:
+        """list<float32> projections of k values per row; null rows stay null."""
+        return pa.array(self.model.transform(_feature_array(features)))
+
+    def save(self, path) -> None:
+        """Writes the model file (the format of `pomona pca fit`), atomically."""
+        self.model.save(os.fspath(path))
+
+    @classmethod
+    def load(cls, path) -> "PCA":
+        model = _pomona.PcaModel.load(os.fspath(path))
+        pca = cls(k=model.k, center=model.center)
+        pca._model = model
+        pca._accumulator = model.accumulator
+        return pca
+
+    # -- serialisable state -------------------------------------------------------------------
+    def __getstate__(self):
+        model_bytes = None
+        if self._model is not None:
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.parquet")
+                self._model.save(path)
+                with open(path, "rb") as f:
+                    model_bytes = f.read()
+        return {"k": self.k_option, "variance": self.variance_option, "center": self.center,
+                "accumulator": None if self._accumulator is None else self._accumulator.serialize(),
+                "model": model_bytes}
+
+    def __setstate__(self, state):
+        self.k_option, self.variance_option = state["k"], state["variance"]
+        self.center = state["center"]
+        self._accumulator = (None if state["accumulator"] is None
+                             else _pomona.PcaAccumulator.deserialize(state["accumulator"]))
+        self._model = None
+        if state["model"] is not None:
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.parquet")
+                with open(path, "wb") as f:
+                    f.write(state["model"])
+                self._model = _pomona.PcaModel.load(path)

@@ -1,0 +1,97 @@
+"""pomona.spark on Spark local[2] (one session for the module): the same rows and PCA model as
+the pomona command, corrupt files as error rows, and the job's Parquet output."""
+import os
+import shutil
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import SHARED_SAMPLE
+from spark_cases import (ALPHA, MODEL_OPTIONS, SIZE, assert_same_model, assert_same_rows,
+                         cli_has_pca, cli_pca_model, cli_rows, make_inputs, weights)
+
+if shutil.which("java") is None:
+    pytest.skip("Java is not installed (scripts/bootstrap.sh installs it)", allow_module_level=True)
+
+import pomona  # noqa: E402
+import pomona.spark  # noqa: E402
+import pomona.spark.job  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers import pomona from this venv
+    session = (SparkSession.builder.master("local[2]").appName("pomona-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "16")
+               .getOrCreate())
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory, pomona_bin):
+    root = tmp_path_factory.mktemp("spark_local")
+    images = make_inputs(root, SHARED_SAMPLE if SHARED_SAMPLE.is_dir() else None)
+    weights_path = weights(root)
+    return root, images, weights_path, cli_rows(pomona_bin, images, weights_path, root / "cli.parquet")
+
+
+def binary_files(spark, images):
+    """The notebook's way of reading images."""
+    return (spark.read.format("binaryFile").option("pathGlobFilter", pomona.spark.hadoop_glob("*.jpg"))
+            .option("recursiveFileLookup", "true").load(str(images)))
+
+
+@pytest.fixture(scope="module")
+def spark_rows(spark, case):
+    _, images, weights_path, _ = case
+    return pomona.spark.featurize(binary_files(spark, images), weights=str(weights_path),
+                                  alpha=ALPHA, size=SIZE)
+
+
+def test_featurize_gives_the_cli_rows_with_corrupt_files_as_error_rows(spark_rows, case):
+    assert spark_rows.schema.simpleString() == (
+        "struct<path:string,label:string,features:array<float>,error:string>")
+    assert_same_rows([row.asDict() for row in spark_rows.collect()], case[3])
+
+
+def test_pca_merged_from_partitions_equals_the_cli_model(spark_rows, case, pomona_bin):
+    root, _, _, expected = case
+    assert spark_rows.rdd.getNumPartitions() >= 2  # partial states really are merged
+    model = pomona.spark.PCA(k=4).fit(spark_rows)
+    if cli_has_pca(pomona_bin):
+        want = cli_pca_model(pomona_bin, root / "cli.parquet", root / "cli_pca.parquet", 4)
+    else:
+        want = pomona.PCA(k=4).fit(pq.read_table(root / "cli.parquet"))
+    assert_same_model(model, want)
+
+    projected = {row.path: row.pca for row in pomona.spark.transform(spark_rows, model).collect()}
+    local = pomona.featurize_batch(sorted(expected), weights=str(case[2]), alpha=ALPHA, size=SIZE)
+    want_projection = dict(zip(local.column("path").to_pylist(), model.transform(local).to_pylist()))
+    assert {p[len("file:"):]: v for p, v in projected.items()} == want_projection
+
+
+def test_hadoop_glob_matches_any_case():
+    assert pomona.spark.hadoop_glob("*.jpg") == "*.[jJ][pP][gG]"
+    assert pomona.spark.hadoop_glob("*.jpg, *.png") == "{*.[jJ][pP][gG],*.[pP][nN][gG]}"
+
+
+def test_job_writes_spark_parquet_and_the_pca_model(spark, case, capsys):
+    root, images, weights_path, expected = case
+    output = root / "job"
+    args = pomona.spark.job.parse_args(
+        ["--input", str(images), "--output", str(output), "--weights", str(weights_path),
+         *MODEL_OPTIONS, "--pca-k", "3", "--glob", "*.jpg"])
+    assert pomona.spark.job.run(args) == 0
+    assert (output / "features" / "_SUCCESS").exists()
+    table = pq.read_table(output / "features")
+    assert table.column_names == ["path", "label", "features", "error", "pca"]
+    assert_same_rows(table.drop(["pca"]).to_pylist(), expected)
+    model = pomona.PCA.load(output / "pca_model.parquet")
+    assert model.model.k == 3 and model.count == len(expected) - table.column("features").null_count
+    summary = capsys.readouterr().out
+    assert f"pomona spark: {len(expected)} images, 3 errors" in summary

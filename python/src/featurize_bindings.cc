@@ -18,6 +18,7 @@
 #include "pomona/io.h"
 #include "pomona/model.h"
 #include "pomona/pipeline.h"
+#include "pomona/table_arrow.h"
 
 namespace nb = nanobind;
 
@@ -65,48 +66,6 @@ std::vector<std::optional<std::string_view>> views_of(const arrow::Array& array,
   }
 }
 
-std::shared_ptr<arrow::Schema> row_schema() {
-  return arrow::schema({arrow::field("path", arrow::utf8(), /*nullable=*/false),
-                        arrow::field("label", arrow::utf8()),
-                        arrow::field("features", arrow::list(arrow::float32())),
-                        arrow::field("error", arrow::utf8())});
-}
-
-template <typename T>
-T checked(arrow::Result<T> result) {
-  if (!result.ok())
-    throw JobError(ExitCode::kInputOutput, "cannot build rows: " + result.status().ToString());
-  return std::move(result).ValueUnsafe();
-}
-
-void check(const arrow::Status& status) {
-  if (!status.ok())
-    throw JobError(ExitCode::kInputOutput, "cannot build rows: " + status.ToString());
-}
-
-std::shared_ptr<arrow::RecordBatch> to_record_batch(const std::vector<FeatureRow>& rows,
-                                                    int feature_dim) {
-  arrow::StringBuilder paths, labels, errors;
-  auto values = std::make_shared<arrow::FloatBuilder>();
-  arrow::ListBuilder features(arrow::default_memory_pool(), values);
-  check(values->Reserve(static_cast<int64_t>(rows.size()) * feature_dim));
-  for (const FeatureRow& row : rows) {
-    check(paths.Append(row.path));
-    check(labels.Append(row.label));
-    if (row.error) {
-      check(features.AppendNull());
-      check(errors.Append(*row.error));
-    } else {
-      check(features.Append());
-      check(values->AppendValues(row.features));
-      check(errors.AppendNull());
-    }
-  }
-  return arrow::RecordBatch::Make(row_schema(), static_cast<int64_t>(rows.size()),
-                                  {checked(paths.Finish()), checked(labels.Finish()),
-                                   checked(features.Finish()), checked(errors.Finish())});
-}
-
 // inputs: paths to read (string) or encoded images (binary); paths: the path column when inputs
 // are bytes; labels: the label column, else each path's parent folder.
 ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle labels,
@@ -148,8 +107,10 @@ ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle la
     nb::gil_scoped_release no_gil;  // decoding and inference never touch Python objects
     const auto extractor =
         cached_extractor(weights, {.alpha = alpha, .size = size}, std::max(1, batch));
-    result = to_record_batch(featurize_inputs(*extractor, batch_inputs, threads),
-                             extractor->feature_dim());
+    RowBatchBuilder rows({.feature_dim = extractor->feature_dim()});
+    for (const FeatureRow& row : featurize_inputs(*extractor, batch_inputs, threads))
+      rows.append(row);
+    result = rows.finish();
   }
   return ArrowPayload(std::move(result));
 }

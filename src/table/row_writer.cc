@@ -1,7 +1,6 @@
 // RowWriter (include/pomona/table.h): Parquet files published by rename.
 #include <arrow/builder.h>
 #include <arrow/io/file.h>
-#include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/writer.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include "io/arrow_status.h"
 #include "pomona/error.h"
 #include "pomona/table.h"
+#include "pomona/table_arrow.h"
 
 namespace pomona {
 namespace {
@@ -40,19 +40,6 @@ T check(arrow::Result<T> result, const std::string& action, const fs::path& path
   return std::move(result).ValueUnsafe();
 }
 
-std::shared_ptr<arrow::Schema> row_schema(const WriterOptions& options) {
-  auto metadata = std::make_shared<arrow::KeyValueMetadata>();
-  metadata->Append("pomona.version", POMONA_VERSION);
-  metadata->Append("pomona.feature_dim", std::to_string(options.feature_dim));
-  for (const auto& [key, value] : options.metadata) metadata->Append(key, value);
-  arrow::FieldVector fields = {arrow::field("path", arrow::utf8(), /*nullable=*/false),
-                               arrow::field("label", arrow::utf8()),
-                               arrow::field("features", arrow::list(arrow::float32())),
-                               arrow::field("error", arrow::utf8())};
-  if (options.pca_dim > 0) fields.push_back(arrow::field("pca", arrow::list(arrow::float32())));
-  return arrow::schema(std::move(fields), std::move(metadata));
-}
-
 // Zstd level 1: writing 100k rows of 1280 feature-like floats (table_benchmark, Zen3) took 2.3 s
 // uncompressed (517 MB), 3.3 s with snappy (419 MB) and 4.0 s with zstd (370 MB). Inference needs
 // minutes for those rows, so the smallest file wins. Dictionaries and min/max statistics only
@@ -68,79 +55,6 @@ std::shared_ptr<parquet::WriterProperties> writer_properties() {
       ->disable_statistics(kPcaLeafColumn)
       ->build();
 }
-
-// Columns of one row group, kept in Arrow builders until the group is written.
-class RowGroupBuilder {
- public:
-  RowGroupBuilder(int feature_dim, int pca_dim)
-      : feature_dim_(feature_dim),
-        pca_dim_(pca_dim),
-        features_(arrow::default_memory_pool(), std::make_shared<arrow::FloatBuilder>()),
-        pca_(arrow::default_memory_pool(), std::make_shared<arrow::FloatBuilder>()) {}
-
-  void append(const FeatureRow& row) {
-    if (!row.error && static_cast<int64_t>(row.features.size()) != feature_dim_) {
-      throw JobError(ExitCode::kConfiguration,
-                     "row " + row.path + " has " + std::to_string(row.features.size()) +
-                         " features, the table expects " + std::to_string(feature_dim_));
-    }
-    if (pca_dim_ > 0 && !row.error && static_cast<int64_t>(row.pca.size()) != pca_dim_) {
-      throw JobError(ExitCode::kConfiguration,
-                     "row " + row.path + " has " + std::to_string(row.pca.size()) +
-                         " PCA values, the table expects " + std::to_string(pca_dim_));
-    }
-    check_append(path_.Append(row.path));
-    check_append(label_.Append(row.label));
-    append_floats(features_, row.error ? nullptr : &row.features);
-    if (row.error) {
-      check_append(error_.Append(*row.error));
-    } else {
-      check_append(error_.AppendNull());
-    }
-    if (pca_dim_ > 0) append_floats(pca_, row.error ? nullptr : &row.pca);
-    ++rows_;
-  }
-
-  int64_t rows() const { return rows_; }
-
-  // Hands out the columns and starts an empty group.
-  std::vector<std::shared_ptr<arrow::Array>> finish() {
-    std::vector<std::shared_ptr<arrow::Array>> columns(pca_dim_ > 0 ? 5 : 4);
-    check_append(path_.Finish(&columns[0]));
-    check_append(label_.Finish(&columns[1]));
-    check_append(features_.Finish(&columns[2]));
-    check_append(error_.Finish(&columns[3]));
-    if (pca_dim_ > 0) check_append(pca_.Finish(&columns[4]));
-    rows_ = 0;
-    return columns;
-  }
-
- private:
-  // Builders fail only when memory runs out, which nothing here can recover from.
-  static void check_append(const arrow::Status& status) {
-    if (!status.ok()) throw std::bad_alloc();
-  }
-
-  // Appends values as one list, or a null list when values is null.
-  static void append_floats(arrow::ListBuilder& builder, const std::vector<float>* values) {
-    if (values == nullptr) {
-      check_append(builder.AppendNull());
-      return;
-    }
-    check_append(builder.Append());
-    auto* floats = static_cast<arrow::FloatBuilder*>(builder.value_builder());
-    check_append(floats->AppendValues(values->data(), values->size()));
-  }
-
-  int64_t feature_dim_;
-  int64_t pca_dim_;
-  int64_t rows_ = 0;
-  arrow::StringBuilder path_;
-  arrow::StringBuilder label_;
-  arrow::ListBuilder features_;
-  arrow::StringBuilder error_;
-  arrow::ListBuilder pca_;
-};
 
 // ".<name>.tmp-<pid>": hidden, and distinct per process.
 std::string temp_name_of(const fs::path& final_path) {
@@ -161,7 +75,7 @@ class PartFile {
       : final_path_(std::move(final_path)),
         temp_path_(final_path_.parent_path() / temp_name_of(final_path_)),
         rows_per_group_(options.rows_per_group),
-        group_(options.feature_dim, options.pca_dim) {
+        group_(options) {
     stream_ = check(arrow::io::FileOutputStream::Open(temp_path_.string()), "create", final_path_);
     writer_ = check(parquet::arrow::FileWriter::Open(
                         *schema, arrow::default_memory_pool(), stream_, writer_properties(),
@@ -208,7 +122,8 @@ class PartFile {
  private:
   void write_group() {
     check(writer_->NewRowGroup(), "write", final_path_);
-    for (const auto& column : group_.finish()) {
+    const std::shared_ptr<arrow::RecordBatch> group = group_.finish();
+    for (const auto& column : group->columns()) {
       check(writer_->WriteColumnChunk(*column), "write", final_path_);
     }
   }
@@ -217,7 +132,7 @@ class PartFile {
   fs::path temp_path_;
   int64_t rows_per_group_;
   int64_t rows_ = 0;
-  RowGroupBuilder group_;
+  RowBatchBuilder group_;  // the row group being built
   std::shared_ptr<arrow::io::FileOutputStream> stream_;
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
   bool published_ = false;

@@ -1,0 +1,43 @@
+// The Arrow form of rows (include/pomona/table.h): the row schema and a builder of record
+// batches. One definition shared by the Parquet writer and the Python module, so every face of
+// Pomona gives the same columns. Separate from table.h to keep Arrow out of most includes.
+#pragma once
+
+#include <arrow/api.h>
+
+#include <memory>
+
+#include "pomona/table.h"
+
+namespace pomona {
+
+// path string (not null), label string, features list<float32>, error string, and pca
+// list<float32> when options.pca_dim > 0; metadata pomona.version, pomona.feature_dim and
+// options.metadata.
+std::shared_ptr<arrow::Schema> row_schema(const WriterOptions& options);
+
+// Accumulates rows column by column.
+class RowBatchBuilder {
+ public:
+  explicit RowBatchBuilder(const WriterOptions& options);
+
+  // Throws JobError(kConfiguration) naming the row when a good row's features (or pca values)
+  // do not have the table's length.
+  void append(const FeatureRow& row);
+  int64_t rows() const { return rows_; }
+  // The rows appended since the last finish(), as one record batch of row_schema(options).
+  std::shared_ptr<arrow::RecordBatch> finish();
+
+ private:
+  std::shared_ptr<arrow::Schema> schema_;
+  int64_t feature_dim_;
+  int64_t pca_dim_;
+  int64_t rows_ = 0;
+  arrow::StringBuilder path_;
+  arrow::StringBuilder label_;
+  arrow::ListBuilder features_;
+  arrow::StringBuilder error_;
+  arrow::ListBuilder pca_;
+};
+
+}  // namespace pomona

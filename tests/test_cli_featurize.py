@@ -189,3 +189,23 @@ def test_version_and_help(pomona_bin):
 
 def test_bad_option_is_usage_error_exit_2(pomona_bin):
     assert run_pomona(pomona_bin, "featurize", "a", "b", "--alpha", "0.9", check=False).returncode == 2
+
+
+def test_jpeg_draft_changes_only_images_large_enough_to_decode_at_reduced_scale(pomona_bin, small_weights, tmp_path):
+    photos = make_images(tmp_path / "photos", per_class=2, classes=2, width=800, height=600, seed=7)
+    fruits = make_images(tmp_path / "fruits", per_class=2, classes=2, width=100, height=100, seed=8)
+    common = ["--alpha", "0.35", "--size", "96"]
+
+    def features(source, *extra):
+        out = tmp_path / f"{source.name}{'-draft' if extra else ''}.parquet"
+        table = pq.read_table(run_featurize(pomona_bin, small_weights, source, out, *common, *extra))
+        assert table.column("error").null_count == table.num_rows
+        return np.array(table.column("features").to_pylist())
+
+    # 800x600 -> 96: draft decodes at 1/4 scale (200x150), a different picture of the same scene.
+    default, draft = features(photos), features(photos, "--jpeg-draft")
+    assert not np.array_equal(default, draft)
+    cosine = (default * draft).sum(1) / np.linalg.norm(default, axis=1) / np.linalg.norm(draft, axis=1)
+    assert cosine.min() > 0.95
+    # 100x100 -> 96: no scale keeps both sides >= 96 but 1, so draft decodes exactly as default.
+    np.testing.assert_array_equal(features(fruits), features(fruits, "--jpeg-draft"))

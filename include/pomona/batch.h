@@ -30,8 +30,10 @@ struct BatchInput {
 // small batches: its activations stay in cache).
 class ChunkFeaturizer {
  public:
-  // extractor must outlive this object.
-  explicit ChunkFeaturizer(const FeatureExtractor& extractor);
+  // extractor must outlive this object. jpeg_draft: decode JPEGs at reduced scale in the DCT
+  // domain as Pillow's Image.draft does (opt-in speed; features then equal Pillow's draft path,
+  // not the notebook's default).
+  explicit ChunkFeaturizer(const FeatureExtractor& extractor, bool jpeg_draft = false);
   ~ChunkFeaturizer();
 
   // Requires inputs.size() <= extractor.max_batch(). Returns one row per input, in order: its
@@ -40,6 +42,7 @@ class ChunkFeaturizer {
 
  private:
   const FeatureExtractor& extractor_;
+  const bool jpeg_draft_;
   const size_t pixels_per_image_;
   std::unique_ptr<FeatureExtractor::Context> context_;
   std::vector<float> input_;
@@ -50,6 +53,7 @@ class ChunkFeaturizer {
 // ChunkFeaturizer over the next extractor.max_batch() inputs. Returns one row per input, in input
 // order. Memory holds every row: callers bound it by the number of inputs they pass.
 std::vector<FeatureRow> featurize_inputs(const FeatureExtractor& extractor,
-                                         std::span<const BatchInput> inputs, int threads);
+                                         std::span<const BatchInput> inputs, int threads,
+                                         bool jpeg_draft = false);
 
 }  // namespace pomona

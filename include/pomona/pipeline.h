@@ -23,6 +23,7 @@ struct FeaturizeOptions {
   int threads = 0;  // total thread budget; 0 = all cores
   int batch = 4;    // images per network call
   int64_t rows_per_file = 100'000;
+  bool jpeg_draft = false;  // decode JPEGs at reduced scale as Pillow's Image.draft (batch.h)
   // With a value: fit a PCA on the rows written, save it to pca_model ("" = default_pca_model_path)
   // and publish the output with its pca column (see add_pca_column).
   std::optional<PcaFitOptions> pca;
@@ -34,11 +35,11 @@ struct Summary {
   int64_t errors = 0;  // rows with an error
   double seconds = 0;  // wall time from listing to commit
   std::string weights;
-  std::vector<std::string> files;  // published output files
+  std::vector<std::string> files;         // published output files
   std::vector<std::string> first_errors;  // "path: error" of the first few error rows
-  int pca_k = 0;           // with FeaturizeOptions::pca: components kept
-  double pca_variance = 0;  // and the share of the variance they explain
-  std::string pca_model;   // and where the model was saved
+  int pca_k = 0;                          // with FeaturizeOptions::pca: components kept
+  double pca_variance = 0;                // and the share of the variance they explain
+  std::string pca_model;                  // and where the model was saved
 };
 
 // Receives progress from featurize(), always on the thread that called featurize().

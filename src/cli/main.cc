@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "pca_command.h"
 #include "pomona/error.h"
 #include "pomona/pipeline.h"
-#include "pca_command.h"
 #include "progress.h"
 #include "report_command.h"
 
@@ -81,9 +81,14 @@ int run(int argc, char** argv) {
   featurize_cmd->add_option("--threads", options.threads, "thread budget (0 = all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
-  featurize_cmd->add_option("--rows-per-file", options.rows_per_file, "rows per part file (folder output)")
+  featurize_cmd
+      ->add_option("--rows-per-file", options.rows_per_file, "rows per part file (folder output)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  featurize_cmd->add_flag(
+      "--jpeg-draft", options.jpeg_draft,
+      "faster: decode JPEGs at reduced scale like Pillow's Image.draft (features "
+      "then equal Pillow's draft path, not the default)");
   featurize_cmd->add_flag("--fail-on-error", fail_on_error, "exit 1 when any image failed");
   featurize_cmd->add_flag("-q,--quiet", quiet, "no progress output");
   add_featurize_pca_options(*featurize_cmd, options);

@@ -14,24 +14,27 @@ namespace {
 
 // decode -> resize -> preprocess one encoded image into `out` (size x size x 3 floats).
 // Returns the row's error message, or nullopt when the input is ready for the network.
-std::optional<std::string> prepare_bytes(std::span<const uint8_t> bytes, int size, float* out) {
-  auto image = decode_image(bytes);
+std::optional<std::string> prepare_bytes(std::span<const uint8_t> bytes, int size, bool jpeg_draft,
+                                         float* out) {
+  auto image = jpeg_draft ? decode_image_draft(bytes, size) : decode_image(bytes);
   if (!image.ok()) return image.error();
   preprocess_keras(resize_like_pillow(image.value(), size, size), out);
   return std::nullopt;
 }
 
-std::optional<std::string> prepare_input(const BatchInput& input, int size, float* out) {
-  if (input.bytes) return prepare_bytes(*input.bytes, size, out);
+std::optional<std::string> prepare_input(const BatchInput& input, int size, bool jpeg_draft,
+                                         float* out) {
+  if (input.bytes) return prepare_bytes(*input.bytes, size, jpeg_draft, out);
   auto bytes = read_bytes(input.path);
   if (!bytes.ok()) return bytes.error();
-  return prepare_bytes(bytes.value(), size, out);
+  return prepare_bytes(bytes.value(), size, jpeg_draft, out);
 }
 
 }  // namespace
 
-ChunkFeaturizer::ChunkFeaturizer(const FeatureExtractor& extractor)
+ChunkFeaturizer::ChunkFeaturizer(const FeatureExtractor& extractor, bool jpeg_draft)
     : extractor_(extractor),
+      jpeg_draft_(jpeg_draft),
       pixels_per_image_(static_cast<size_t>(extractor.spec().size) * extractor.spec().size * 3),
       input_(static_cast<size_t>(extractor.max_batch()) * pixels_per_image_),
       features_(static_cast<size_t>(extractor.max_batch()) * extractor.feature_dim()) {}
@@ -50,7 +53,7 @@ std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs)
     row.path = inputs[i].path;
     row.label = inputs[i].label;
     float* slot = input_.data() + ready.size() * pixels_per_image_;
-    row.error = prepare_input(inputs[i], extractor_.spec().size, slot);
+    row.error = prepare_input(inputs[i], extractor_.spec().size, jpeg_draft_, slot);
     if (!row.error) ready.push_back(&row);
   }
   if (!ready.empty()) {
@@ -65,7 +68,8 @@ std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs)
 }
 
 std::vector<FeatureRow> featurize_inputs(const FeatureExtractor& extractor,
-                                         std::span<const BatchInput> inputs, int threads) {
+                                         std::span<const BatchInput> inputs, int threads,
+                                         bool jpeg_draft) {
   const int64_t total = static_cast<int64_t>(inputs.size());
   const int64_t batch = extractor.max_batch();
   const int64_t chunk_count = (total + batch - 1) / batch;
@@ -74,7 +78,7 @@ std::vector<FeatureRow> featurize_inputs(const FeatureExtractor& extractor,
   std::exception_ptr failure;
   std::mutex failure_mutex;
   auto work = [&] {
-    ChunkFeaturizer featurizer(extractor);
+    ChunkFeaturizer featurizer(extractor, jpeg_draft);
     try {
       for (int64_t c; (c = next_chunk.fetch_add(1)) < chunk_count;) {
         const int64_t begin = c * batch;

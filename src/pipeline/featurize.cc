@@ -6,10 +6,10 @@
 
 #include "ordered_chunks.h"
 #include "pomona/batch.h"
-#include "reduce.h"
 #include "pomona/error.h"
 #include "pomona/pipeline.h"
 #include "pomona/table.h"
+#include "reduce.h"
 
 namespace pomona {
 namespace {
@@ -20,8 +20,8 @@ namespace {
 class Worker {
  public:
   Worker(const FeatureExtractor& extractor, const std::vector<ObjectInfo>& inputs,
-         LabelFrom label_from)
-      : featurizer_(extractor), inputs_(inputs), label_from_(label_from) {}
+         LabelFrom label_from, bool jpeg_draft)
+      : featurizer_(extractor, jpeg_draft), inputs_(inputs), label_from_(label_from) {}
 
   std::vector<FeatureRow> run_chunk(int64_t begin, int64_t end) {
     chunk_.clear();
@@ -62,26 +62,28 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   const std::vector<ObjectInfo> inputs = list_inputs(options.input, options.list);
   summary.weights = resolve_weights(options);
   const int batch = std::max(1, options.batch);
-  auto extractor = FeatureExtractor::create(KerasWeights::load(summary.weights), options.spec, batch);
+  auto extractor =
+      FeatureExtractor::create(KerasWeights::load(summary.weights), options.spec, batch);
 
   WriterOptions writer_options;
   writer_options.rows_per_file = options.rows_per_file;
   writer_options.feature_dim = extractor->feature_dim();
   std::optional<PcaReducer> reducer;
   if (options.pca) reducer.emplace(options.output, writer_options.feature_dim);
-  auto writer = RowWriter::open(reducer ? reducer->staging_output() : options.output, writer_options);
+  auto writer =
+      RowWriter::open(reducer ? reducer->staging_output() : options.output, writer_options);
 
   const int64_t total = static_cast<int64_t>(inputs.size());
   const int64_t chunk_count = (total + batch - 1) / batch;
-  const int workers =
-      static_cast<int>(std::min<int64_t>(thread_budget(options.threads), std::max<int64_t>(1, chunk_count)));
+  const int workers = static_cast<int>(
+      std::min<int64_t>(thread_budget(options.threads), std::max<int64_t>(1, chunk_count)));
   OrderedChunks chunks(chunk_count, 4 * workers);
   std::atomic<int64_t> next_chunk{0};
 
   std::vector<std::jthread> threads;
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&] {
-      Worker worker(*extractor, inputs, options.label_from);
+      Worker worker(*extractor, inputs, options.label_from, options.jpeg_draft);
       try {
         for (int64_t c; (c = next_chunk.fetch_add(1)) < chunk_count;) {
           if (!chunks.wait_for_room(c)) return;
@@ -98,7 +100,8 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
     while (auto rows = chunks.take_next()) {
       for (FeatureRow& row : *rows) {
         if (row.error) {
-          if (++summary.errors <= kErrorsInSummary) summary.first_errors.push_back(row.path + ": " + *row.error);
+          if (++summary.errors <= kErrorsInSummary)
+            summary.first_errors.push_back(row.path + ": " + *row.error);
         }
         ++summary.images;
         if (reducer) reducer->observe(row);

@@ -3,7 +3,7 @@ BUILD ?= build
 PYTHON := .venv/bin/python
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap build python test demo bench clean
+.PHONY: all bootstrap build python test demo bench fuzz clean
 
 all: build
 
@@ -27,6 +27,12 @@ demo: build
 
 bench: build
 	@bash bench/run.sh $(BUILD)
+
+# libFuzzer targets under ASan/UBSan, FUZZ_SECONDS (default 60) each: see fuzz/run.sh.
+# FUZZ_TARGETS picks some (default: all).
+fuzz:
+	@bash scripts/bootstrap.sh fuzz
+	@bash fuzz/run.sh build-fuzz $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD)

@@ -14,6 +14,9 @@ APT_PACKAGES=(
   chromium  # tests/test_report_html.py renders the HTML report headless
 )
 
+# `bootstrap.sh fuzz` (make fuzz) also installs clang with libFuzzer and its sanitizer runtimes.
+[ "${1:-}" = fuzz ] && APT_PACKAGES+=(clang-14 libclang-rt-14-dev)
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

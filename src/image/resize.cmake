@@ -11,6 +11,8 @@ set(POMONA_RESIZE_FIXTURES_DIR ${CMAKE_CURRENT_BINARY_DIR}/resize_fixtures)
 pomona_add_fixture(resize_fixtures SCRIPT tools/make_resize_fixtures.py
                    ARGS ${POMONA_RESIZE_FIXTURES_DIR})
 pomona_add_test(resize_test SOURCES resize_test.cc LIBS pomona_image FIXTURES resize_fixtures)
+# Cases the fuzzer found (fuzz/), pinned on every instruction set.
+pomona_add_test(resize_regressions_test SOURCES resize_regressions_test.cc LIBS pomona_image)
 pomona_add_test(preprocess_test SOURCES preprocess_test.cc LIBS pomona_image
                 FIXTURES resize_fixtures)
 pomona_add_benchmark(resize_benchmark SOURCES resize_benchmark.cc LIBS pomona_image)

@@ -9,8 +9,13 @@
 
 #include "resize_kernels.h"
 
+// clang ignores GCC's target pragma; its own attribute pragma does the same (the fuzz build).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2")
+#endif
 
 namespace pomona::image_internal {
 namespace {
@@ -50,4 +55,8 @@ const ResizeKernels& avx2_kernels() { return simd::kernels<Avx2>(); }
 
 }  // namespace pomona::image_internal
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif

@@ -10,8 +10,13 @@
 
 #include "resize_kernels.h"
 
+// clang ignores GCC's target pragma; its own attribute pragma does the same (the fuzz build).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw")
+#endif
 // GCC 12 warns inside its own AVX-512 headers (their _mm512_undefined_* values) once inlined.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -57,4 +62,8 @@ const ResizeKernels& avx512_kernels() { return simd::kernels<Avx512>(); }
 }  // namespace pomona::image_internal
 
 #pragma GCC diagnostic pop
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif

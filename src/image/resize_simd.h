@@ -10,6 +10,7 @@
 // Include it after `#pragma GCC target(...)`, so that the loops take the vector instructions.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -102,26 +103,31 @@ void resample_columns(const uint8_t* src, int src_width, int rows, const AxisWei
   const size_t dst_row_bytes = static_cast<size_t>(dst_width) * kChannels;
   const auto row_at = [&](int y) { return src + y * src_row_bytes; };
   const auto out_at = [&](int y, int x) { return dst + y * dst_row_bytes + x * kChannels; };
-  // Reads past a row land in the next one, with zero weights, except after the last row: it
-  // goes alone, from a padded copy.
+  // Reads past a row land in the rows below it, with zero weights, except near the end: the last
+  // rows whose reads would pass the end of src (several when a row is shorter than the overread,
+  // e.g. 1 pixel wide) go one at a time from a zero-padded copy.
+  const int tail_rows = static_cast<int>(
+      std::min<size_t>(rows, (axis.overread_bytes + src_row_bytes - 1) / src_row_bytes));
+  const int direct_rows = rows - tail_rows;
   int y = 0;
-  for (; y + kRowsAtOnce < rows; y += kRowsAtOnce) {
+  for (; y + kRowsAtOnce <= direct_rows; y += kRowsAtOnce) {
     for (int x = 0; x < dst_width; ++x) {
       resample_pixel<V, kRowsAtOnce>(row_at(y) + axis.first[x] * kChannels, src_row_bytes, axis, x,
                                      out_at(y, x), dst_row_bytes);
     }
   }
-  std::vector<uint8_t> padded_last_row;
-  for (; y < rows; ++y) {
-    const uint8_t* row = row_at(y);
-    if (y == rows - 1 && axis.overread_bytes > 0) {
-      padded_last_row.assign(src_row_bytes + axis.overread_bytes, 0);
-      std::memcpy(padded_last_row.data(), row, src_row_bytes);
-      row = padded_last_row.data();
-    }
+  const auto resample_row = [&](const uint8_t* row, int out_y) {
     for (int x = 0; x < dst_width; ++x) {
-      resample_pixel<V, 1>(row + axis.first[x] * kChannels, src_row_bytes, axis, x, out_at(y, x),
-                           dst_row_bytes);
+      resample_pixel<V, 1>(row + axis.first[x] * kChannels, src_row_bytes, axis, x,
+                           out_at(out_y, x), dst_row_bytes);
+    }
+  };
+  for (; y < direct_rows; ++y) resample_row(row_at(y), y);
+  if (tail_rows > 0) {
+    std::vector<uint8_t> padded_tail(tail_rows * src_row_bytes + axis.overread_bytes, 0);
+    std::memcpy(padded_tail.data(), row_at(direct_rows), tail_rows * src_row_bytes);
+    for (int t = 0; t < tail_rows; ++t) {
+      resample_row(padded_tail.data() + t * src_row_bytes, direct_rows + t);
     }
   }
 }

@@ -40,7 +40,7 @@ def network_benchmarks(build):
 def featurize(build, images, weights, threads, output):
     out, seconds, rss = run_measured([build / "pomona", "featurize", images, output, "--weights", weights,
                                       "--threads", threads, "--quiet"])
-    match = re.search(r"pomona: (\d+) images, (\d+) errors, ([\d.]+) s, ([\d.]+) img/s", out)
+    match = re.search(r"pomona: (\d+) images, (\d+) errors, \d+ skipped as done, ([\d.]+) s, ([\d.]+) img/s", out)
     images_done, errors, job_seconds, rate = match.groups()
     return {"images": int(images_done), "errors": int(errors), "img_per_s": float(rate),
             "wall_s": seconds, "peak_rss_mib": rss}

@@ -2,6 +2,7 @@
 // list -> read -> decode -> resize+preprocess -> infer (batched) -> write.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,12 +29,22 @@ struct FeaturizeOptions {
   // and publish the output with its pca column (see add_pca_column).
   std::optional<PcaFitOptions> pca;
   std::string pca_model;
+  // A folder output resumes (ResumableOutput, table.h): inputs whose path, size and mtime match a
+  // committed row are skipped, new ones appended in new part files, changed ones redone (their old
+  // rows dropped). overwrite: start afresh instead. retry_errors: redo committed error rows too.
+  // A single .parquet output is always written afresh.
+  bool overwrite = false;
+  bool retry_errors = false;
+  // When set (a signal handler), no new input is taken; the rows done so far are committed.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct Summary {
-  int64_t images = 0;  // rows written
-  int64_t errors = 0;  // rows with an error
-  double seconds = 0;  // wall time from listing to commit
+  int64_t images = 0;    // rows written
+  int64_t errors = 0;    // rows with an error
+  int64_t skipped = 0;   // inputs a resumed run found done in the output
+  bool stopped = false;  // FeaturizeOptions::stop cut the run short (no _SUCCESS written)
+  double seconds = 0;    // wall time from listing to commit
   std::string weights;
   std::vector<std::string> files;         // published output files
   std::vector<std::string> first_errors;  // "path: error" of the first few error rows
@@ -52,8 +63,10 @@ class ProgressListener {
 
 // Runs the whole job. Rows come out in listing order; a bad image is a row with an error.
 // Throws JobError when the job cannot go on (no input, bad weights, unwritable output); then no
-// output is published. Memory is bounded by the batch size and thread count, not by the number of
-// images.
+// output is published beyond the part files a folder output committed. With --pca and a folder
+// output the rows without pca are kept, resumable, in OUTPUT/_unreduced, and the PCA is refit on
+// all of them at the end of each run. Memory is bounded by the batch size and thread count, not by
+// the number of images.
 Summary featurize(const FeaturizeOptions& options, ProgressListener* listener = nullptr);
 
 // The weights file featurize() uses for options: options.weights, else Keras' cache. Throws

@@ -21,6 +21,11 @@ struct FeatureRow {
   std::optional<std::string> error;
   // PCA projection, written only when WriterOptions::pca_dim > 0 (null on error rows).
   std::vector<float> pca;
+  // The input's identity, written only when WriterOptions::input_identity: its size in bytes and
+  // modification time in nanoseconds since the epoch (columns size and mtime). Read back as -1
+  // from files without those columns.
+  int64_t size = -1;
+  int64_t mtime_ns = -1;
 };
 
 struct WriterOptions {
@@ -28,6 +33,9 @@ struct WriterOptions {
   int64_t rows_per_group = 1'024;   // Parquet row group size (bounds writer memory)
   int feature_dim = 1280;           // fixed length of every non-null features list
   int pca_dim = 0;                  // > 0: add column pca list<float32> of this length
+  // Add columns size int64 and mtime timestamp[ns, UTC] (FeatureRow::size, mtime_ns), after the
+  // others: what tells a resumed run which inputs are done.
+  bool input_identity = false;
   // Extra key-value pairs for the file's schema metadata, beside pomona.version and
   // pomona.feature_dim, e.g. {"pomona.model", "mobilenet_v2_1.00_224"}.
   std::map<std::string, std::string> metadata;
@@ -39,8 +47,9 @@ struct WriterOptions {
 //  - a folder (any other path, or an existing folder even if named "x.parquet" as Spark does):
 //    created if missing; part files part-00000.parquet, part-00001.parquet, ... of rows_per_file
 //    rows, each written under a hidden temp name and renamed when full; commit() renames the last
-//    part and then writes _SUCCESS last. A previous result in the folder (_SUCCESS and
-//    part-*.parquet) is removed when the writer opens; other files are left alone.
+//    part and then writes _SUCCESS last. A previous result in the folder (_SUCCESS, the manifest
+//    of ResumableOutput and part-*.parquet) is removed when the writer opens; other files are left
+//    alone.
 // Hidden temp names start with "." so that Spark and pyarrow datasets never read them.
 // Columns: path string (not null), label string, features list<float32> (null on error, else
 // exactly feature_dim values), error string (null when fine), and with pca_dim > 0 pca
@@ -60,10 +69,58 @@ class RowWriter {
   // Flushes, publishes every file, returns the published file paths (with _SUCCESS last for a
   // folder). Zero rows still publish one file holding the schema. Call once; append no more.
   virtual std::vector<std::string> commit() = 0;
+  // For a run cut short: a folder publishes the rows appended so far as part files, without
+  // _SUCCESS, for a later run to resume (ResumableOutput); a single file publishes nothing.
+  // Returns the published part files. Call once, instead of commit().
+  virtual std::vector<std::string> commit_partial() = 0;
+};
+
+// Whether RowWriter::open(output) writes one file rather than a folder of part files.
+bool is_single_file_output(const std::string& output);
+
+// What an earlier run committed about one input: enough to tell whether it is done.
+struct CommittedInput {
+  std::string path;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  bool failed = false;  // its row has an error
+};
+
+// A folder output that grows across runs: resume after a crash and incremental runs. Besides the
+// part files and _SUCCESS the folder holds _pomona_manifest.jsonl, one line per committed part file
+// ({"file": "part-00003.parquet", "rows": 100}), replaced (temp name, fsync, rename) after every
+// part file is published. Only the part files it lists are results of this folder's runs, so a
+// run killed at any instant leaves nothing the next run counts twice. Rows carry the input
+// identity columns (WriterOptions::input_identity), which say what is done.
+// Not for two processes writing the same folder at once.
+class ResumableOutput {
+ public:
+  // Opens folder (created if missing) and removes its _SUCCESS. With overwrite, removes its part
+  // files and manifest too: a fresh start. Otherwise keeps the part files the manifest lists and
+  // removes those it does not list and hidden temp files, which a killed run left behind.
+  // options.input_identity is implied. Throws JobError(kInputOutput) naming the file that cannot
+  // be read, written or removed, and JobError(kConfiguration) for a manifest Pomona did not write
+  // or parts without the identity columns (both suggest --overwrite).
+  static std::unique_ptr<ResumableOutput> open(const std::string& folder,
+                                               const WriterOptions& options, bool overwrite);
+  virtual ~ResumableOutput() = default;
+
+  // The inputs of the committed rows, in part and row order.
+  virtual const std::vector<CommittedInput>& committed() const = 0;
+  // Rewrites each committed part holding rows of `paths` without them (a part left empty is
+  // dropped from the manifest, then removed), so that rows appended afterwards are the only rows
+  // of those paths. A crash midway leaves those inputs without a row: the next run redoes them.
+  // Call before writer().
+  virtual void drop_rows_of(const std::vector<std::string>& paths) = 0;
+  // A RowWriter appending part files numbered after the committed ones, each added to the
+  // manifest once published. Its commit() returns the files this writer published, then
+  // _SUCCESS; with no rows appended it publishes no part unless the folder has none. Call once.
+  virtual std::unique_ptr<RowWriter> writer() = 0;
 };
 
 // Reads every row of a .parquet file or of a folder of part files (for tests and later stages).
 // A folder's *.parquet files are read in name order; names starting with "." or "_" are skipped.
+// The identity columns size and mtime are read when present.
 // Throws JobError(kInputOutput) naming the file that cannot be read or lacks the row columns.
 std::vector<FeatureRow> read_rows(const std::string& path);
 

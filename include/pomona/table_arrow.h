@@ -11,9 +11,12 @@
 
 namespace pomona {
 
-// path string (not null), label string, features list<float32>, error string, and pca
-// list<float32> when options.pca_dim > 0; metadata pomona.version, pomona.feature_dim and
-// options.metadata.
+// The type of the mtime column: timestamp[ns, UTC].
+std::shared_ptr<arrow::DataType> mtime_type();
+
+// path string (not null), label string, features list<float32>, error string, pca
+// list<float32> when options.pca_dim > 0, size int64 and mtime (mtime_type) when
+// options.input_identity; metadata pomona.version, pomona.feature_dim and options.metadata.
 std::shared_ptr<arrow::Schema> row_schema(const WriterOptions& options);
 
 // Accumulates rows column by column.
@@ -32,12 +35,15 @@ class RowBatchBuilder {
   std::shared_ptr<arrow::Schema> schema_;
   int64_t feature_dim_;
   int64_t pca_dim_;
+  bool input_identity_;
   int64_t rows_ = 0;
   arrow::StringBuilder path_;
   arrow::StringBuilder label_;
   arrow::ListBuilder features_;
   arrow::StringBuilder error_;
   arrow::ListBuilder pca_;
+  arrow::Int64Builder size_;
+  arrow::TimestampBuilder mtime_;
 };
 
 }  // namespace pomona

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -25,6 +27,25 @@ Examples:
   pomona featurize Test/ out.parquet --alpha 0.35 --size 96 --glob '*.jpg'
 )";
 
+// Set by the first SIGINT or SIGTERM: featurize stops taking inputs and commits what is done.
+// The handler resets to the default action, so a second signal ends the process at once.
+std::atomic<bool> stop_requested{false};
+volatile std::sig_atomic_t stop_signal = 0;
+
+void request_stop(int signal) {
+  stop_signal = signal;
+  stop_requested.store(true);
+}
+
+void install_stop_handlers() {
+  struct sigaction action = {};
+  action.sa_handler = request_stop;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
 void add_model_options(CLI::App& command, MobileNetV2Spec& spec) {
   command.add_option("--alpha", spec.alpha, "MobileNetV2 width multiplier")
       ->check(CLI::IsMember({0.35f, 0.5f, 0.75f, 1.0f, 1.3f, 1.4f}))
@@ -35,10 +56,16 @@ void add_model_options(CLI::App& command, MobileNetV2Spec& spec) {
 }
 
 void print_summary(const Summary& summary, const std::string& output) {
-  std::printf("pomona: %lld images, %lld errors, %.2f s, %.1f img/s -> %s\n",
+  std::printf("pomona: %lld images, %lld errors, %lld skipped as done, %.2f s, %.1f img/s -> %s\n",
               static_cast<long long>(summary.images), static_cast<long long>(summary.errors),
-              summary.seconds, summary.seconds > 0 ? summary.images / summary.seconds : 0.0,
-              output.c_str());
+              static_cast<long long>(summary.skipped), summary.seconds,
+              summary.seconds > 0 ? summary.images / summary.seconds : 0.0, output.c_str());
+  if (summary.stopped) {
+    std::printf(summary.files.empty()
+                    ? "  stopped by a signal: nothing published (a .parquet file is written "
+                      "only by a complete run)\n"
+                    : "  stopped by a signal: the rows above are committed; run again to resume\n");
+  }
   if (summary.pca_k > 0) {
     std::printf("  pca: k = %d components explain %.2f %% of the variance; model -> %s\n",
                 summary.pca_k, 100 * summary.pca_variance, summary.pca_model.c_str());
@@ -89,6 +116,11 @@ int run(int argc, char** argv) {
       "--jpeg-draft", options.jpeg_draft,
       "faster: decode JPEGs at reduced scale like Pillow's Image.draft (features "
       "then equal Pillow's draft path, not the default)");
+  featurize_cmd->add_flag("--overwrite", options.overwrite,
+                          "folder OUTPUT: start afresh instead of resuming (skipping inputs done "
+                          "with the same size and modification time)");
+  featurize_cmd->add_flag("--retry-errors", options.retry_errors,
+                          "folder OUTPUT: redo the inputs whose rows have an error");
   featurize_cmd->add_flag("--fail-on-error", fail_on_error, "exit 1 when any image failed");
   featurize_cmd->add_flag("-q,--quiet", quiet, "no progress output");
   add_featurize_pca_options(*featurize_cmd, options);
@@ -119,9 +151,15 @@ int run(int argc, char** argv) {
     options.list.globs = parse_globs(glob);
     options.label_from = label_from == "none" ? LabelFrom::kNone : LabelFrom::kParent;
     ProgressPrinter progress(isatty(STDERR_FILENO));
+    options.stop = &stop_requested;
+    install_stop_handlers();
     const Summary summary = featurize(options, quiet ? nullptr : &progress);
     if (!quiet) progress.finish();
     print_summary(summary, options.output);
+    if (summary.stopped) {
+      return static_cast<int>(stop_signal == SIGTERM ? ExitCode::kTerminated
+                                                     : ExitCode::kInterrupted);
+    }
     return fail_on_error && summary.errors > 0 ? static_cast<int>(ExitCode::kRowErrors) : 0;
   }
   if (fetch_cmd->parsed()) {

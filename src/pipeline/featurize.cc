@@ -2,7 +2,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <thread>
+#include <unordered_map>
 
 #include "ordered_chunks.h"
 #include "pomona/batch.h"
@@ -28,7 +30,12 @@ class Worker {
     for (int64_t i = begin; i < end; ++i) {
       chunk_.push_back({.path = inputs_[i].uri, .label = label_of(inputs_[i].uri, label_from_)});
     }
-    return featurizer_.run(chunk_);
+    std::vector<FeatureRow> rows = featurizer_.run(chunk_);
+    for (int64_t i = begin; i < end; ++i) {
+      rows[i - begin].size = inputs_[i].size;
+      rows[i - begin].mtime_ns = inputs_[i].mtime_ns;
+    }
+    return rows;
   }
 
  private:
@@ -39,6 +46,49 @@ class Worker {
 };
 
 constexpr int64_t kErrorsInSummary = 10;
+
+// Where the rows go: a fresh writer, or a resumed folder that says which inputs are left to do.
+struct RowSink {
+  std::unique_ptr<ResumableOutput> resumable;  // null for a single-file output
+  std::unique_ptr<RowWriter> writer;
+  std::vector<ObjectInfo> todo;
+  int64_t skipped = 0;
+};
+
+// Inputs not done in the folder: new, changed (size or mtime differ) or, with retry_errors,
+// failed before. The committed rows of changed and retried inputs are dropped first, so that each
+// input keeps one row.
+RowSink resume_folder(const std::string& folder, const WriterOptions& writer_options,
+                      const FeaturizeOptions& options, std::vector<ObjectInfo> inputs) {
+  RowSink sink;
+  sink.resumable = ResumableOutput::open(folder, writer_options, options.overwrite);
+  std::unordered_map<std::string_view, const CommittedInput*> committed;
+  for (const CommittedInput& input : sink.resumable->committed()) committed[input.path] = &input;
+  std::vector<std::string> redone;
+  for (ObjectInfo& input : inputs) {
+    const auto done = committed.find(input.uri);
+    if (done == committed.end()) {
+      sink.todo.push_back(std::move(input));
+    } else if (done->second->size == input.size && done->second->mtime_ns == input.mtime_ns &&
+               !(options.retry_errors && done->second->failed)) {
+      ++sink.skipped;
+    } else {
+      redone.push_back(input.uri);
+      sink.todo.push_back(std::move(input));
+    }
+  }
+  sink.resumable->drop_rows_of(redone);
+  sink.writer = sink.resumable->writer();
+  return sink;
+}
+
+bool stop_requested(const FeaturizeOptions& options) {
+  return options.stop != nullptr && options.stop->load(std::memory_order_relaxed);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 int thread_budget(int requested) {
   if (requested > 0) return requested;
@@ -69,11 +119,23 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   writer_options.rows_per_file = options.rows_per_file;
   writer_options.feature_dim = extractor->feature_dim();
   std::optional<PcaReducer> reducer;
-  if (options.pca) reducer.emplace(options.output, writer_options.feature_dim);
-  auto writer =
-      RowWriter::open(reducer ? reducer->staging_output() : options.output, writer_options);
+  RowSink sink;
+  std::string unreduced;  // folder output with PCA: the resumable rows before their pca column
+  if (!is_single_file_output(options.output)) {
+    unreduced = options.pca ? (std::filesystem::path(options.output) / "_unreduced").string()
+                            : options.output;
+    sink = resume_folder(unreduced, writer_options, options, inputs);
+  } else {
+    if (options.pca) reducer.emplace(options.output, writer_options.feature_dim);
+    sink.writer =
+        RowWriter::open(reducer ? reducer->staging_output() : options.output, writer_options);
+    sink.todo = inputs;
+  }
+  summary.skipped = sink.skipped;
+  const std::vector<ObjectInfo>& todo = sink.todo;
+  RowWriter& writer = *sink.writer;
 
-  const int64_t total = static_cast<int64_t>(inputs.size());
+  const int64_t total = static_cast<int64_t>(todo.size());
   const int64_t chunk_count = (total + batch - 1) / batch;
   const int workers = static_cast<int>(
       std::min<int64_t>(thread_budget(options.threads), std::max<int64_t>(1, chunk_count)));
@@ -83,10 +145,15 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   std::vector<std::jthread> threads;
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&] {
-      Worker worker(*extractor, inputs, options.label_from, options.jpeg_draft);
+      Worker worker(*extractor, todo, options.label_from, options.jpeg_draft);
       try {
         for (int64_t c; (c = next_chunk.fetch_add(1)) < chunk_count;) {
           if (!chunks.wait_for_room(c)) return;
+          // An empty chunk tells the writer that the run stops here.
+          if (stop_requested(options)) {
+            chunks.put(c, {});
+            return;
+          }
           chunks.put(c, worker.run_chunk(c * batch, std::min(total, (c + 1) * batch)));
         }
       } catch (...) {
@@ -98,6 +165,12 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   if (listener) listener->on_start(total);
   try {
     while (auto rows = chunks.take_next()) {
+      if (rows->empty()) {
+        summary.stopped = true;
+        // Releases the workers waiting for room; take_next() is not called again.
+        chunks.fail(std::make_exception_ptr(std::runtime_error("stopped")));
+        break;
+      }
       for (FeatureRow& row : *rows) {
         if (row.error) {
           if (++summary.errors <= kErrorsInSummary)
@@ -105,7 +178,7 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
         }
         ++summary.images;
         if (reducer) reducer->observe(row);
-        writer->append(std::move(row));
+        writer.append(std::move(row));
       }
       if (listener) listener->on_progress(summary.images, summary.errors);
     }
@@ -114,9 +187,18 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
     throw;
   }
   threads.clear();
-  summary.files = writer->commit();
+  if (summary.stopped) {
+    summary.files = writer.commit_partial();
+    summary.seconds = seconds_since(start);
+    return summary;
+  }
+  summary.files = writer.commit();
   if (reducer) reducer->finish(options, summary);
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (options.pca && !reducer) {
+    publish_with_pca(statistics_of(unreduced, writer_options.feature_dim).get(), unreduced, options,
+                     summary);
+  }
+  summary.seconds = seconds_since(start);
   return summary;
 }
 

@@ -68,13 +68,18 @@ std::unique_ptr<PcaAccumulator> FeatureAccumulator::finish() {
   return std::move(accumulator_);
 }
 
-PcaModel fit_pca(const std::string& features, const PcaFitOptions& options,
-                 const PcaAccumulator* previous) {
-  FeatureAccumulator accumulator(previous ? previous->dim() : 0);
+std::unique_ptr<PcaAccumulator> statistics_of(const std::string& features, int dim) {
+  FeatureAccumulator accumulator(dim);
   read_row_batches(features, kBlockRows, [&](std::vector<FeatureRow>& rows) {
     for (const FeatureRow& row : rows) accumulator.add(row, features);
   });
-  std::unique_ptr<PcaAccumulator> statistics = accumulator.finish();
+  return accumulator.finish();
+}
+
+PcaModel fit_pca(const std::string& features, const PcaFitOptions& options,
+                 const PcaAccumulator* previous) {
+  std::unique_ptr<PcaAccumulator> statistics =
+      statistics_of(features, previous ? previous->dim() : 0);
   if (previous) {
     auto merged = std::make_unique<PcaAccumulator>(*previous);
     if (statistics) merged->merge(*statistics);
@@ -149,7 +154,11 @@ PcaReducer::~PcaReducer() {
 }
 
 void PcaReducer::finish(const FeaturizeOptions& options, Summary& summary) {
-  std::unique_ptr<PcaAccumulator> statistics = features_.finish();
+  publish_with_pca(features_.finish().get(), staging_, options, summary);
+}
+
+void publish_with_pca(const PcaAccumulator* statistics, const std::string& staging,
+                      const FeaturizeOptions& options, Summary& summary) {
   const int64_t rows = statistics ? statistics->count() : 0;
   if (rows < 2) {
     throw JobError(ExitCode::kInputOutput,
@@ -157,12 +166,12 @@ void PcaReducer::finish(const FeaturizeOptions& options, Summary& summary) {
   }
   const PcaModel model = PcaModel::fit(*statistics, *options.pca);
   summary.pca_model =
-      options.pca_model.empty() ? default_pca_model_path(output_) : options.pca_model;
+      options.pca_model.empty() ? default_pca_model_path(options.output) : options.pca_model;
   // The default model path is inside a folder output, which its writer has not created yet.
   std::error_code ignored;
   fs::create_directories(fs::path(summary.pca_model).parent_path(), ignored);
   model.save(summary.pca_model);
-  summary.files = add_pca_column(staging_, model, output_, options.rows_per_file);
+  summary.files = add_pca_column(staging, model, options.output, options.rows_per_file);
   summary.pca_k = model.k();
   summary.pca_variance = 0;
   for (int i = 0; i < model.k(); ++i) summary.pca_variance += model.explained_variance_ratio()[i];

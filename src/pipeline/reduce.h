@@ -34,6 +34,16 @@ class FeatureAccumulator {
   std::unique_ptr<PcaAccumulator> accumulator_;
 };
 
+// The statistics of the good rows of a feature file or folder (null when there are none); dim 0:
+// taken from the first good row. Throws what FeatureAccumulator::add throws.
+std::unique_ptr<PcaAccumulator> statistics_of(const std::string& features, int dim = 0);
+
+// Fits on statistics (null: no rows), saves the model to options.pca_model (or the default path),
+// writes options.output from the rows of `staging` with their pca column and fills summary's files
+// and pca fields. Throws JobError(kInputOutput) for fewer than 2 rows.
+void publish_with_pca(const PcaAccumulator* statistics, const std::string& staging,
+                      const FeaturizeOptions& options, Summary& summary);
+
 class PcaReducer {
  public:
   PcaReducer(const std::string& output, int feature_dim);

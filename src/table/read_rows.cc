@@ -48,8 +48,14 @@ void append_rows_of_batch(const arrow::RecordBatch& batch, const fs::path& file,
   if (values == nullptr) {
     throw_read_error(file, "column 'features' has type " + features->type()->ToString());
   }
+  // Optional: only resumable outputs have them.
+  const auto sizes = std::dynamic_pointer_cast<arrow::Int64Array>(batch.GetColumnByName("size"));
+  const auto mtimes =
+      std::dynamic_pointer_cast<arrow::TimestampArray>(batch.GetColumnByName("mtime"));
   for (int64_t i = 0; i < batch.num_rows(); ++i) {
     FeatureRow& row = rows.emplace_back();
+    if (sizes && sizes->IsValid(i)) row.size = sizes->Value(i);
+    if (mtimes && mtimes->IsValid(i)) row.mtime_ns = mtimes->Value(i);
     row.path = paths->GetString(i);
     row.label = labels->IsNull(i) ? "" : labels->GetString(i);
     if (features->IsValid(i)) {

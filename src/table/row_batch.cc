@@ -36,6 +36,10 @@ void check_length(const FeatureRow& row, const std::vector<float>& values, int64
 
 }  // namespace
 
+std::shared_ptr<arrow::DataType> mtime_type() {
+  return arrow::timestamp(arrow::TimeUnit::NANO, "UTC");
+}
+
 std::shared_ptr<arrow::Schema> row_schema(const WriterOptions& options) {
   auto metadata = std::make_shared<arrow::KeyValueMetadata>();
   metadata->Append("pomona.version", POMONA_VERSION);
@@ -46,6 +50,10 @@ std::shared_ptr<arrow::Schema> row_schema(const WriterOptions& options) {
                                arrow::field("features", arrow::list(arrow::float32())),
                                arrow::field("error", arrow::utf8())};
   if (options.pca_dim > 0) fields.push_back(arrow::field("pca", arrow::list(arrow::float32())));
+  if (options.input_identity) {
+    fields.push_back(arrow::field("size", arrow::int64()));
+    fields.push_back(arrow::field("mtime", mtime_type()));
+  }
   return arrow::schema(std::move(fields), std::move(metadata));
 }
 
@@ -53,8 +61,10 @@ RowBatchBuilder::RowBatchBuilder(const WriterOptions& options)
     : schema_(row_schema(options)),
       feature_dim_(options.feature_dim),
       pca_dim_(options.pca_dim),
+      input_identity_(options.input_identity),
       features_(arrow::default_memory_pool(), std::make_shared<arrow::FloatBuilder>()),
-      pca_(arrow::default_memory_pool(), std::make_shared<arrow::FloatBuilder>()) {}
+      pca_(arrow::default_memory_pool(), std::make_shared<arrow::FloatBuilder>()),
+      mtime_(mtime_type(), arrow::default_memory_pool()) {}
 
 void RowBatchBuilder::append(const FeatureRow& row) {
   if (!row.error) check_length(row, row.features, feature_dim_, "features");
@@ -68,16 +78,27 @@ void RowBatchBuilder::append(const FeatureRow& row) {
     check_append(error_.AppendNull());
   }
   if (pca_dim_ > 0) append_floats(pca_, row.error ? nullptr : &row.pca);
+  if (input_identity_) {
+    check_append(size_.Append(row.size));
+    check_append(mtime_.Append(row.mtime_ns));
+  }
   ++rows_;
 }
 
 std::shared_ptr<arrow::RecordBatch> RowBatchBuilder::finish() {
-  std::vector<std::shared_ptr<arrow::Array>> columns(pca_dim_ > 0 ? 5 : 4);
-  check_append(path_.Finish(&columns[0]));
-  check_append(label_.Finish(&columns[1]));
-  check_append(features_.Finish(&columns[2]));
-  check_append(error_.Finish(&columns[3]));
-  if (pca_dim_ > 0) check_append(pca_.Finish(&columns[4]));
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  const auto finish_column = [&columns](arrow::ArrayBuilder& builder) {
+    check_append(builder.Finish(&columns.emplace_back()));
+  };
+  finish_column(path_);
+  finish_column(label_);
+  finish_column(features_);
+  finish_column(error_);
+  if (pca_dim_ > 0) finish_column(pca_);
+  if (input_identity_) {
+    finish_column(size_);
+    finish_column(mtime_);
+  }
   const int64_t rows = rows_;
   rows_ = 0;
   return arrow::RecordBatch::Make(schema_, rows, std::move(columns));

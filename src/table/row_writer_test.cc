@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "io/temp_folder_for_tests.h"
+#include "names_in_folder_for_tests.h"
 #include "pomona/error.h"
 #include "pomona/table.h"
 
@@ -33,6 +34,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::names_in;
 using ::testing::Not;
 using testing::TempFolder;
 
@@ -68,15 +70,6 @@ std::vector<std::string> write_rows(const std::string& output, const std::vector
 }
 
 // Every name in folder, hidden ones included, sorted.
-std::vector<std::string> names_in(const std::filesystem::path& folder) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 std::unique_ptr<parquet::arrow::FileReader> open_parquet(const std::string& path) {
   auto input = arrow::io::ReadableFile::Open(path).ValueOrDie();
   return parquet::arrow::OpenFile(input, arrow::default_memory_pool()).ValueOrDie();

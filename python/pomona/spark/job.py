@@ -4,7 +4,8 @@
     spark-submit --master spark://host:7077 $(python -c 'import pomona.spark.job as j; print(j.__file__)') \
         --input photos/ --output out/
 
-Writes, with Spark's own committer (so a retried task never duplicates rows):
+Writes, from the Python workers that compute the rows (pomona.spark.write_parquet, whose commit
+protocol is Spark's: a retried task never duplicates rows):
   OUTPUT/features/          part-*.parquet + _SUCCESS: path, label, features, error [, pca]
   OUTPUT/pca_model.parquet  with --pca-k/--pca-variance: the model file `pomona pca fit` writes
 and prints a summary. Corrupt images are error rows; the job succeeds.
@@ -16,8 +17,11 @@ import os
 import sys
 import time
 
+import pyarrow as pa
+
 import pomona
 import pomona.spark
+
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m pomona.spark.job", description=__doc__,
@@ -70,20 +74,22 @@ def run(args) -> int:
               .option("pathGlobFilter", pomona.spark.hadoop_glob(args.glob))
               .option("recursiveFileLookup", "true")
               .load(args.input))
-    rows = pomona.spark.featurize(images, weights=args.weights, alpha=args.alpha, size=args.size,
-                                  threads=args.threads_per_task, batch=args.batch,
-                                  ship_weights=args.ship_weights)
+    options = dict(weights=args.weights, alpha=args.alpha, size=args.size,
+                   threads=args.threads_per_task, batch=args.batch, ship_weights=args.ship_weights)
     features_dir = os.path.join(args.output, "features")
     model = None
-    if args.pca_k is not None or args.pca_variance is not None:
+    if args.pca_k is None and args.pca_variance is None:
+        pomona.spark.featurize_to_parquet(images, features_dir, **options)
+    else:
         from pyspark import StorageLevel
-        rows = rows.persist(StorageLevel.MEMORY_AND_DISK)  # featurized once, read by fit and write
+        # Featurized once, read by the fit and by the write.
+        rows = pomona.spark.featurize(images, **options).persist(StorageLevel.MEMORY_AND_DISK)
         model = pomona.spark.PCA(k=args.pca_k, variance=args.pca_variance,
                                  center=args.pca_center).fit(rows)
         os.makedirs(args.output, exist_ok=True)
         model.save(os.path.join(args.output, "pca_model.parquet"))
-        rows = pomona.spark.transform(rows, model)
-    rows.write.mode("overwrite").parquet(features_dir)
+        pomona.spark.write_parquet(rows, features_dir, pomona.spark.projector(model),
+                                   pomona.ROW_SCHEMA.append(pa.field("pca", pa.list_(pa.float32()))))
     seconds = time.monotonic() - start
 
     from pyspark.sql import functions as F

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libdnnl-dev libjpeg62-turbo-dev libpng-dev libhdf5-dev
+  libdnnl-dev libjpeg62-turbo-dev libpng-dev libdeflate-dev libhdf5-dev
   libcli11-dev libgtest-dev libbenchmark-dev libeigen3-dev
   libopenblas-dev liblapacke-dev libcurl4-openssl-dev
   python3 python3-venv python3-dev

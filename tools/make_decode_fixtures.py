@@ -9,7 +9,11 @@ np.asarray(Image.open(f).convert('RGB')) in OUTDIR/name.rgb, or `name<TAB>error`
 refuses the file. OUTDIR/draft.tsv lists JPEGs for the --jpeg-draft path:
 `name<TAB>size<TAB>width<TAB>height` with Pillow's im.draft('RGB', (size, size)) then
 .convert('RGB') (width x height) in name.draft.rgb and its .resize((size, size)) in
-name.draft_resized.rgb. When ../shared/fruits-sample exists its JPEGs are listed too, by absolute path.
+name.draft_resized.rgb. OUTDIR/resized.tsv lists `name<TAB>width<TAB>height` with Pillow's
+Image.open(f).convert('RGB').resize((width, height)) in name.WIDTHxHEIGHT.rgb, for the path that
+resizes rows while they decode (decode_resized_like_pillow): photo-like JPEGs and PNGs several
+strips tall, shrunk and enlarged, and shapes Pillow resizes vertically first.
+When ../shared/fruits-sample exists its JPEGs are listed too, by absolute path.
 Deterministic: the same files on every run.
 """
 import io
@@ -177,6 +181,17 @@ def damaged_png_fixtures(good):
                                       + chunk(b"IEND", b""))
     files["png_stream_ends_mid_row"] = (header + chunk(b"IDAT", zlib.compress(rows[: 50]))
                                         + chunk(b"IEND", b""))
+    # Where libdeflate's whole-stream inflate gives way to zlib's row by row (png_decode.cc):
+    # a wrong Adler-32 after the last row, bytes after the stream's end, more rows than the image.
+    stream = zlib.compress(rows)
+    files["png_after_rows_bad_adler32"] = (header + chunk(b"IDAT", stream[:-4] + b"\0\0\0\0")
+                                           + chunk(b"IEND", b""))
+    files["png_after_rows_bytes_after_stream"] = (header + chunk(b"IDAT", stream + b"junk")
+                                                  + chunk(b"IEND", b""))
+    files["png_after_rows_extra_rows"] = (header + chunk(b"IDAT", zlib.compress(rows + rows[:49]))
+                                          + chunk(b"IEND", b""))
+    files["png_after_rows_split_idat"] = (header + chunk(b"IDAT", stream[:7]) + chunk(b"IDAT", b"")
+                                          + chunk(b"IDAT", stream[7:]) + chunk(b"IEND", b""))
     files["png_bad_filter_type"] = header + chunk(b"IDAT", zlib.compress(b"\x09" + rows[1:])) + chunk(b"IEND", b"")
     files["png_zero_size"] = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 0, 0, 8, 2, 0, 0, 0))
                               + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
@@ -255,6 +270,40 @@ def write_draft_fixtures(outdir):
     (outdir / "draft.tsv").write_text("".join(lines))
 
 
+def streamed_fixtures():
+    """(name, bytes): images tall enough to span many of the streaming resize's strips."""
+    files = {}
+    rgb = Image.fromarray(texture(733, 1021, 3, 8).astype(np.uint8), "RGB")
+    for name, options in [("420", {}), ("progressive", {"progressive": True}),
+                          ("444", {"subsampling": 0})]:
+        buffer = io.BytesIO()
+        rgb.save(buffer, "JPEG", quality=90, **options)
+        files[f"stream_jpeg_{name}_1021x733"] = buffer.getvalue()
+    for name, image in [("cmyk", rgb.convert("CMYK")), ("grey", rgb.convert("L")),
+                        ("portrait", rgb.transpose(Image.Transpose.ROTATE_90))]:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=85)
+        files[f"stream_jpeg_{name}"] = buffer.getvalue()
+    rgba = texture(517, 901, 4, 9).astype(np.uint8)
+    files["stream_png_rgba_901x517"] = encode_png(rgba, 8, 6)
+    files["stream_png_interlaced_rgba_901x517"] = encode_png(rgba, 8, 6, interlace=True)
+    return files
+
+
+def write_resized_fixtures(outdir, files):
+    """Pillow's resize of every streamed image, and of a few small ones, to several sizes."""
+    sizes = [(224, 224), (7, 5), (1, 1), (300, 3), (2000, 900)]
+    lines = []
+    for name, data in files.items():
+        (outdir / name).write_bytes(data)
+        rgb = Image.open(io.BytesIO(data)).convert("RGB")
+        for width, height in sizes:
+            resized = rgb.resize((width, height))
+            (outdir / f"{name}.{width}x{height}.rgb").write_bytes(resized.tobytes())
+            lines.append(f"{name}\t{width}\t{height}\n")
+    (outdir / "resized.tsv").write_text("".join(lines))
+
+
 def damaged_jpeg_fixtures(good, progressive):
     files = {}
     sos = good.index(b"\xff\xda")
@@ -300,6 +349,10 @@ def main():
             lines.append(f"{name}\tok\t{rgb.shape[1]}\t{rgb.shape[0]}")
     (outdir / "manifest.tsv").write_text("\n".join(lines) + "\n")
     write_draft_fixtures(outdir)
+    write_resized_fixtures(outdir, {**streamed_fixtures(),
+                                    **{name: files[name] for name in
+                                       ("jpeg_baseline_420", "jpeg_tiny_3x33", "png_rgb8",
+                                        "png_palette4")}})
 
     fruit_lines = []
     if FRUITS.is_dir():

@@ -1,7 +1,8 @@
 # decode: sources and tests (JPEG/PNG -> RGB like Pillow)
-# JPEG through the libjpeg API, PNG with zlib directly (see png_decode.cc for why not libpng).
-target_sources(pomona_image PRIVATE decode.cc jpeg_decode.cc png_decode.cc)
-target_link_libraries(pomona_image PRIVATE JPEG::JPEG ZLIB::ZLIB)
+# JPEG through the libjpeg API, PNG with zlib and libdeflate directly (see png_decode.cc for why
+# not libpng).
+target_sources(pomona_image PRIVATE decode.cc decode_resize.cc jpeg_decode.cc png_decode.cc)
+target_link_libraries(pomona_image PRIVATE JPEG::JPEG ZLIB::ZLIB PkgConfig::LIBDEFLATE)
 
 # Images of every mode and Pillow's RGB for each are generated at test time, never committed.
 set(POMONA_DECODE_FIXTURES_DIR ${CMAKE_CURRENT_BINARY_DIR}/decode_fixtures)

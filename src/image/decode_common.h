@@ -1,7 +1,9 @@
-// Shared by the JPEG and PNG decoders: the decompression-bomb guard and the output allocation.
+// Shared by the JPEG and PNG decoders: the decompression-bomb guard, format sniffing and where
+// decoded rows go.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,16 +26,47 @@ inline std::string refuse_size(int64_t width, int64_t height, int64_t max_pixels
   return "";
 }
 
+// Where a decoder writes its RGB rows, top to bottom: a whole image, or the resize taking the
+// rows a strip at a time (RowStreamResizer in resize_rows.h), so that no full-size copy exists.
+class RgbRowSink {
+ public:
+  virtual ~RgbRowSink() = default;
+  // The decoder accepted a width x height image (both > 0); called once, before any rows.
+  virtual void start(int width, int height) = 0;
+  // Room for the next rows: up to `rows` rows of width*3 bytes each, back to back at `data`.
+  struct Rows {
+    uint8_t* data;
+    int rows;
+  };
+  virtual Rows next_rows() = 0;
+  // The first `count` rows of the last next_rows() are written (count >= 1).
+  virtual void rows_written(int count) = 0;
+};
+
+// Collects the rows into one image (decode_image).
+class ImageRowSink final : public RgbRowSink {
+ public:
+  void start(int width, int height) override;
+  Rows next_rows() override;
+  void rows_written(int count) override { next_row_ += count; }
+  Rgb8Image& image() { return image_; }
+
+ private:
+  Rgb8Image image_;
+  int next_row_ = 0;
+};
+
+// Sends the rows of a whole image to `sink`, top to bottom (a decoder that cannot produce rows in
+// order, as for interlaced PNGs, decodes whole first).
+void write_rows(const Rgb8Image& image, RgbRowSink& sink);
+
+enum class ImageFormat { kJpeg, kPng, kOther };
+
+// What Image.open would read the bytes as, from their leading bytes (never the name).
+ImageFormat sniff_format(std::span<const uint8_t> bytes);
+
 inline Rgb8Image allocate_rgb8(int width, int height) {
   return {width, height, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3)};
-}
-
-// Allocates a width x height RGB8 image, or refuses it (without allocating) as refuse_size does.
-inline Result<Rgb8Image> allocate_rgb8(int64_t width, int64_t height, int64_t max_pixels) {
-  if (std::string refused = refuse_size(width, height, max_pixels); !refused.empty()) {
-    return Result<Rgb8Image>::failure(refused);
-  }
-  return allocate_rgb8(static_cast<int>(width), static_cast<int>(height));
 }
 
 }  // namespace pomona::image_internal

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pomona/image.h"
@@ -81,6 +82,7 @@ TEST(DecodeImage, PngDamageIsRefusedExactlyWherePillowRefusesIt) {
   EXPECT_GE(expect_same_as_pillow("png_truncated_at_"), 40);
   EXPECT_EQ(expect_same_as_pillow("png_bad_"), 3);  // IHDR crc, IDAT crc (accepted), filter
   EXPECT_EQ(expect_same_as_pillow("png_stream_ends_"), 2);
+  EXPECT_EQ(expect_same_as_pillow("png_after_rows_"), 4);
 }
 
 TEST(DecodeImage, JpegOfEveryKindMatchesPillow) {
@@ -184,15 +186,20 @@ TEST(DecodeImageDraft, JpegMatchesPillowDraftThenResize) {
   while (manifest >> name >> size >> width >> height) {
     SCOPED_TRACE(name);
     ++checked;
-    const Result<Rgb8Image> decoded = decode_image_draft(read_file(kFixtures / name), size);
+    const std::vector<uint8_t> bytes = read_file(kFixtures / name);
+    const Result<Rgb8Image> decoded = decode_image_draft(bytes, size);
     ASSERT_TRUE(decoded.ok()) << decoded.error();
     EXPECT_EQ(decoded.value().width, width);
     EXPECT_EQ(decoded.value().height, height);
     EXPECT_TRUE(decoded.value().pixels == read_file(kFixtures / (name + ".draft.rgb")))
         << "draft pixels differ from Pillow's";
-    EXPECT_TRUE(resize_like_pillow(decoded.value(), size, size).pixels ==
-                read_file(kFixtures / (name + ".draft_resized.rgb")))
+    const std::vector<uint8_t> resized = read_file(kFixtures / (name + ".draft_resized.rgb"));
+    EXPECT_TRUE(resize_like_pillow(decoded.value(), size, size).pixels == resized)
         << "resized draft differs from Pillow's";
+    const Result<Rgb8Image> streamed = decode_resized_like_pillow(bytes, size, size, size);
+    ASSERT_TRUE(streamed.ok()) << streamed.error();
+    EXPECT_TRUE(streamed.value().pixels == resized)
+        << "decode_resized_like_pillow's draft differs from Pillow's";
   }
   EXPECT_GE(checked, 12);
 }
@@ -220,6 +227,56 @@ TEST(DecodeImageDraft, PngDecodesAtFullSize) {
   ASSERT_TRUE(full.ok() && draft.ok());
   EXPECT_EQ(draft.value().width, full.value().width);
   EXPECT_TRUE(draft.value().pixels == full.value().pixels);
+}
+
+TEST(DecodeResizedLikePillow, MatchesPillowsResizeOfImagesManyStripsTall) {
+  std::ifstream manifest(kFixtures / "resized.tsv");
+  int checked = 0;
+  std::string name;
+  int width, height;
+  while (manifest >> name >> width >> height) {
+    SCOPED_TRACE(name + " to " + std::to_string(width) + "x" + std::to_string(height));
+    ++checked;
+    const Result<Rgb8Image> resized =
+        decode_resized_like_pillow(read_file(kFixtures / name), width, height);
+    ASSERT_TRUE(resized.ok()) << resized.error();
+    EXPECT_EQ(resized.value().width, width);
+    EXPECT_EQ(resized.value().height, height);
+    EXPECT_TRUE(resized.value().pixels ==
+                read_file(kFixtures / (name + "." + std::to_string(width) + "x" +
+                                       std::to_string(height) + ".rgb")))
+        << "pixels differ from Pillow's";
+  }
+  EXPECT_GE(checked, 60);
+}
+
+TEST(DecodeResizedLikePillow, SameBytesAndErrorsAsDecodeThenResizeForEveryFixture) {
+  int checked = 0;
+  for (const Expectation& fixture : read_manifest()) {
+    const std::vector<uint8_t> bytes = read_file(kFixtures / fixture.name);
+    const Result<Rgb8Image> decoded = decode_image(bytes);
+    for (const auto& [width, height] : {std::pair{224, 224}, {3, 2}, {13, 40}, {40, 13}}) {
+      SCOPED_TRACE(fixture.name + " to " + std::to_string(width) + "x" + std::to_string(height));
+      ++checked;
+      const Result<Rgb8Image> resized = decode_resized_like_pillow(bytes, width, height);
+      ASSERT_EQ(resized.ok(), decoded.ok());
+      if (!decoded.ok()) {
+        EXPECT_EQ(resized.error(), decoded.error());
+        continue;
+      }
+      EXPECT_TRUE(resized.value().pixels ==
+                  resize_like_pillow(decoded.value(), width, height).pixels);
+    }
+  }
+  EXPECT_GE(checked, 4 * 150);
+}
+
+TEST(DecodeResizedLikePillow, BombIsRefusedFromItsHeader) {
+  std::vector<uint8_t> jpeg = read_file(kFixtures / "jpeg_baseline_420");  // 61 x 47
+  EXPECT_TRUE(decode_resized_like_pillow(jpeg, 224, 224, 0, 61 * 47).ok());
+  const Result<Rgb8Image> refused = decode_resized_like_pillow(jpeg, 224, 224, 0, 61 * 47 - 1);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("61x47"), std::string::npos) << refused.error();
 }
 
 }  // namespace

@@ -7,16 +7,13 @@
 #include <cstdio>  // jpeglib.h needs FILE
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "decode_common.h"
 
 namespace pomona::image_internal {
 namespace {
-
-Result<Rgb8Image> jpeg_failure(const std::string& message) {
-  return Result<Rgb8Image>::failure("JPEG: " + message);
-}
 
 uint32_t read_u16(const uint8_t* p) { return (uint32_t{p[0]} << 8) | p[1]; }
 
@@ -131,11 +128,11 @@ unsigned pillow_draft_scale(JDIMENSION width, JDIMENSION height, int draft_size)
 }
 
 // The libjpeg part. Kept free of C++ objects with destructors, since errors longjmp back here;
-// `image` lives in the caller's frame and survives the jump.
+// what must survive the jump lives in the caller's frame.
 // Returns "" on success or the error message.
 std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
                         std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
-                        Rgb8Image& out, std::vector<uint8_t>& cmyk_rows) {
+                        RgbRowSink& sink, std::vector<uint8_t>& cmyk_rows) {
   if (setjmp(errors.jump)) {
     char message[JMSG_LENGTH_MAX];
     errors.pub.format_message(reinterpret_cast<j_common_ptr>(&cinfo), message);
@@ -176,27 +173,33 @@ std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
   cinfo.do_fancy_upsampling = TRUE;
   if (!jpeg_start_decompress(&cinfo)) return "image file is truncated";
 
-  // libjpeg writes straight into the returned image's rows.
-  out = allocate_rgb8(static_cast<int>(cinfo.output_width), static_cast<int>(cinfo.output_height));
+  // libjpeg writes straight into the sink's rows (CMYK goes through one strip of its own).
+  const int width = static_cast<int>(cinfo.output_width);
+  sink.start(width, static_cast<int>(cinfo.output_height));
   const size_t row_bytes = size_t{cinfo.output_width} * 3;
+  const size_t cmyk_row_bytes = size_t{cinfo.output_width} * 4;
   JSAMPROW rows[4];  // libjpeg hands out at most rec_outbuf_height (<= 4) rows per call
   const int rows_per_call = std::min(cinfo.rec_outbuf_height, 4);
-  if (cmyk) cmyk_rows.resize(size_t{cinfo.output_width} * 4 * rows_per_call);
+  if (cmyk) cmyk_rows.resize(cmyk_row_bytes * rows_per_call);
   while (cinfo.output_scanline < cinfo.output_height) {
-    const JDIMENSION first = cinfo.output_scanline;
-    const int wanted =
-        static_cast<int>(std::min<JDIMENSION>(rows_per_call, cinfo.output_height - first));
-    for (int r = 0; r < wanted; ++r) {
-      rows[r] = cmyk ? &cmyk_rows[size_t{cinfo.output_width} * 4 * r]
-                     : &out.pixels[(first + r) * row_bytes];
-    }
-    const JDIMENSION read = jpeg_read_scanlines(&cinfo, rows, wanted);
-    if (read == 0) return "image file is truncated";
-    if (cmyk) {
-      for (JDIMENSION r = 0; r < read; ++r) {
-        inverted_cmyk_to_rgb(rows[r], out.width, &out.pixels[(first + r) * row_bytes]);
+    const RgbRowSink::Rows strip = sink.next_rows();
+    const int strip_rows = static_cast<int>(
+        std::min<JDIMENSION>(strip.rows, cinfo.output_height - cinfo.output_scanline));
+    for (int filled = 0; filled < strip_rows;) {
+      const int wanted = std::min(rows_per_call, strip_rows - filled);
+      for (int r = 0; r < wanted; ++r) {
+        rows[r] = cmyk ? &cmyk_rows[cmyk_row_bytes * r] : strip.data + (filled + r) * row_bytes;
       }
+      const int read = static_cast<int>(jpeg_read_scanlines(&cinfo, rows, wanted));
+      if (read == 0) return "image file is truncated";
+      if (cmyk) {
+        for (int r = 0; r < read; ++r) {
+          inverted_cmyk_to_rgb(rows[r], width, strip.data + (filled + r) * row_bytes);
+        }
+      }
+      filled += read;
     }
+    sink.rows_written(strip_rows);
   }
   // Like Pillow, a file that ends after the last row but before EOI is complete enough.
   jpeg_finish_decompress(&cinfo);
@@ -205,9 +208,10 @@ std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
 
 }  // namespace
 
-Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size) {
+std::string decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
+                        RgbRowSink& sink) {
   if (std::string refused = check_markers_like_pillow(bytes); !refused.empty()) {
-    return jpeg_failure(refused);
+    return "JPEG: " + refused;
   }
   jpeg_decompress_struct cinfo;
   ErrorManager errors;
@@ -215,13 +219,19 @@ Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels
   errors.pub.error_exit = jump_to_error;
   errors.pub.output_message = ignore_message;
   jpeg_create_decompress(&cinfo);
-  Rgb8Image image;
   std::vector<uint8_t> cmyk_rows;
   const std::string error =
-      run_libjpeg(cinfo, errors, bytes, max_pixels, draft_size, image, cmyk_rows);
+      run_libjpeg(cinfo, errors, bytes, max_pixels, draft_size, sink, cmyk_rows);
   jpeg_destroy_decompress(&cinfo);
-  if (!error.empty()) return jpeg_failure(error);
-  return image;
+  return error.empty() ? error : "JPEG: " + error;
+}
+
+Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size) {
+  ImageRowSink sink;
+  if (std::string error = decode_jpeg(bytes, max_pixels, draft_size, sink); !error.empty()) {
+    return Result<Rgb8Image>::failure(error);
+  }
+  return std::move(sink.image());
 }
 
 }  // namespace pomona::image_internal

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 
+#include "decode_common.h"
 #include "pomona/error.h"
 #include "pomona/image.h"
 
@@ -15,5 +16,10 @@ namespace pomona::image_internal {
 // decode_image_draft in include/pomona/image.h).
 Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels,
                               int draft_size = 0);
+
+// The same, writing the rows to `sink` as libjpeg produces them. Returns "" or the error message
+// (the sink may have taken some rows by then).
+std::string decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
+                        RgbRowSink& sink);
 
 }  // namespace pomona::image_internal

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 
+#include "decode_common.h"
 #include "pomona/error.h"
 #include "pomona/image.h"
 
@@ -15,5 +16,9 @@ bool has_png_signature(std::span<const uint8_t> bytes);
 
 // Requires has_png_signature(bytes).
 Result<Rgb8Image> decode_png(std::span<const uint8_t> bytes, int64_t max_pixels);
+
+// The same, writing the rows to `sink` (top to bottom as they are inflated, unless interlaced).
+// Returns "" or the error message (the sink may have taken some rows by then).
+std::string decode_png(std::span<const uint8_t> bytes, int64_t max_pixels, RgbRowSink& sink);
 
 }  // namespace pomona::image_internal

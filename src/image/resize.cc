@@ -16,11 +16,13 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "pomona/error.h"
 #include "pomona/image.h"
 #include "resize_kernels.h"
+#include "resize_rows.h"
 
 namespace pomona {
 namespace image_internal {
@@ -184,9 +186,9 @@ const ResizeKernels& kernels_for(ResizeIsa isa) {
 // Pillow 13 runs the vertical pass first when the height loses more than twice as many pixels as
 // the width does (python-pillow/Pillow#9549). Each pass rounds to bytes, so the order shows in
 // the output.
-bool pillow_resizes_vertically_first(const Rgb8Image& src, int width, int height) {
-  const int rows_removed = src.height - height;
-  return rows_removed > 0 && rows_removed > 2 * (src.width - width);
+bool pillow_resizes_vertically_first(int src_width, int src_height, int width, int height) {
+  const int rows_removed = src_height - height;
+  return rows_removed > 0 && rows_removed > 2 * (src_width - width);
 }
 
 }  // namespace
@@ -258,7 +260,7 @@ Rgb8Image resize_like_pillow_on(ResizeIsa isa, const Rgb8Image& src, int width, 
   }
 
   const auto vertical = axis_weights(src.height, height, kernels);
-  if (pillow_resizes_vertically_first(src, width, height)) {
+  if (pillow_resizes_vertically_first(src.width, src.height, width, height)) {
     std::vector<uint8_t> columns_resized(src_row_bytes * height);
     kernels.resample_rows(src.pixels.data(), src_row_bytes, 0, *vertical, columns_resized.data());
     kernels.resample_columns(columns_resized.data(), src.width, height, *horizontal,
@@ -273,6 +275,68 @@ Rgb8Image resize_like_pillow_on(ResizeIsa isa, const Rgb8Image& src, int width, 
                            end_row - first_row, *horizontal, rows_resized.data());
   kernels.resample_rows(rows_resized.data(), row_bytes, first_row, *vertical,
                         resized.pixels.data());
+  return resized;
+}
+
+RowStreamResizer::RowStreamResizer(int width, int height) : width_(width), height_(height) {
+  assert(width > 0 && height > 0);
+}
+
+void RowStreamResizer::start(int src_width, int src_height) {
+  streaming_ = src_width != width_ && src_height != height_ &&
+               !pillow_resizes_vertically_first(src_width, src_height, width_, height_);
+  if (!streaming_) {
+    whole_.start(src_width, src_height);
+    return;
+  }
+  src_width_ = src_width;
+  kernels_ = &kernels_for(default_resize_isa());
+  horizontal_ = axis_weights(src_width, width_, *kernels_);
+  vertical_ = axis_weights(src_height, height_, *kernels_);
+  first_needed_row_ = vertical_->first.front();
+  end_needed_row_ = vertical_->first.back() + vertical_->count.back();
+  resized_rows_.resize(static_cast<size_t>(width_) * kChannels *
+                       (end_needed_row_ - first_needed_row_));
+  // Strips of about 192 KiB stay in the L2 cache between the decoder writing them and the
+  // horizontal pass reading them.
+  constexpr size_t kStripBytes = 192 * 1024;
+  const size_t src_row_bytes = static_cast<size_t>(src_width) * kChannels;
+  strip_rows_ = static_cast<int>(std::clamp<size_t>(kStripBytes / src_row_bytes, 1, 64));
+  strip_.resize(src_row_bytes * strip_rows_);
+}
+
+RgbRowSink::Rows RowStreamResizer::next_rows() {
+  if (!streaming_) return whole_.next_rows();
+  return {strip_.data(), strip_rows_};
+}
+
+void RowStreamResizer::rows_written(int count) {
+  if (!streaming_) {
+    whole_.rows_written(count);
+    return;
+  }
+  // Only the strip's rows that some output row reads go through the horizontal pass.
+  const int first = std::max(next_row_, first_needed_row_);
+  const int end = std::min(next_row_ + count, end_needed_row_);
+  if (first < end) {
+    const size_t src_row_bytes = static_cast<size_t>(src_width_) * kChannels;
+    kernels_->resample_columns(
+        strip_.data() + (first - next_row_) * src_row_bytes, src_width_, end - first, *horizontal_,
+        resized_rows_.data() + static_cast<size_t>(first - first_needed_row_) * width_ * kChannels);
+  }
+  next_row_ += count;
+}
+
+Rgb8Image RowStreamResizer::finish() {
+  if (!streaming_) {
+    Rgb8Image& whole = whole_.image();
+    if (whole.width == width_ && whole.height == height_) return std::move(whole);
+    return resize_like_pillow(whole, width_, height_);
+  }
+  Rgb8Image resized{width_, height_,
+                    std::vector<uint8_t>(static_cast<size_t>(width_) * height_ * kChannels)};
+  kernels_->resample_rows(resized_rows_.data(), static_cast<size_t>(width_) * kChannels,
+                          first_needed_row_, *vertical_, resized.pixels.data());
   return resized;
 }
 

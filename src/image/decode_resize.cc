@@ -1,0 +1,65 @@
+// decode_resized_like_pillow: the decoders write their rows straight into the resize
+// (RowStreamResizer), so that a 12-megapixel photo never exists at full size in memory.
+#include <algorithm>
+#include <cstring>
+
+#include "decode_common.h"
+#include "jpeg_decode.h"
+#include "png_decode.h"
+#include "pomona/image.h"
+#include "resize_rows.h"
+
+namespace pomona {
+namespace image_internal {
+
+void ImageRowSink::start(int width, int height) {
+  image_ = allocate_rgb8(width, height);
+  next_row_ = 0;
+}
+
+RgbRowSink::Rows ImageRowSink::next_rows() {
+  return {image_.pixels.data() + static_cast<size_t>(next_row_) * image_.width * 3,
+          image_.height - next_row_};
+}
+
+void write_rows(const Rgb8Image& image, RgbRowSink& sink) {
+  sink.start(image.width, image.height);
+  const size_t row_bytes = static_cast<size_t>(image.width) * 3;
+  for (int y = 0; y < image.height;) {
+    const RgbRowSink::Rows strip = sink.next_rows();
+    const int rows = std::min(strip.rows, image.height - y);
+    std::memcpy(strip.data, image.pixels.data() + y * row_bytes, rows * row_bytes);
+    sink.rows_written(rows);
+    y += rows;
+  }
+}
+
+ImageFormat sniff_format(std::span<const uint8_t> bytes) {
+  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
+    return ImageFormat::kJpeg;
+  }
+  return has_png_signature(bytes) ? ImageFormat::kPng : ImageFormat::kOther;
+}
+
+}  // namespace image_internal
+
+Result<Rgb8Image> decode_resized_like_pillow(std::span<const uint8_t> bytes, int width, int height,
+                                             int jpeg_draft_size, int64_t max_pixels) {
+  using namespace image_internal;
+  RowStreamResizer resizer(width, height);
+  std::string error;
+  switch (sniff_format(bytes)) {
+    case ImageFormat::kJpeg:
+      error = decode_jpeg(bytes, max_pixels, jpeg_draft_size, resizer);
+      break;
+    case ImageFormat::kPng:
+      error = decode_png(bytes, max_pixels, resizer);
+      break;
+    case ImageFormat::kOther:
+      return decode_image(bytes, max_pixels);  // fails, with decode_image's message
+  }
+  if (!error.empty()) return Result<Rgb8Image>::failure(error);
+  return resizer.finish();
+}
+
+}  // namespace pomona

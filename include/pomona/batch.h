@@ -32,8 +32,10 @@ class ChunkFeaturizer {
  public:
   // extractor must outlive this object. jpeg_draft: decode JPEGs at reduced scale in the DCT
   // domain as Pillow's Image.draft does (opt-in speed; features then equal Pillow's draft path,
-  // not the notebook's default).
-  explicit ChunkFeaturizer(const FeatureExtractor& extractor, bool jpeg_draft = false);
+  // not the notebook's default). exif_transpose: apply the EXIF orientation first, as Pillow's
+  // ImageOps.exif_transpose (decode_exif_transposed_resized_like_pillow in image.h).
+  explicit ChunkFeaturizer(const FeatureExtractor& extractor, bool jpeg_draft = false,
+                           bool exif_transpose = false);
   ~ChunkFeaturizer();
 
   // Requires inputs.size() <= extractor.max_batch(). Returns one row per input, in order: its
@@ -43,6 +45,7 @@ class ChunkFeaturizer {
  private:
   const FeatureExtractor& extractor_;
   const bool jpeg_draft_;
+  const bool exif_transpose_;
   const size_t pixels_per_image_;
   std::unique_ptr<FeatureExtractor::Context> context_;
   std::vector<float> input_;
@@ -54,6 +57,6 @@ class ChunkFeaturizer {
 // order. Memory holds every row: callers bound it by the number of inputs they pass.
 std::vector<FeatureRow> featurize_inputs(const FeatureExtractor& extractor,
                                          std::span<const BatchInput> inputs, int threads,
-                                         bool jpeg_draft = false);
+                                         bool jpeg_draft = false, bool exif_transpose = false);
 
 }  // namespace pomona

@@ -44,6 +44,25 @@ Result<Rgb8Image> decode_image_draft(std::span<const uint8_t> bytes, int draft_s
 // Requires src non-empty, width > 0, height > 0.
 Rgb8Image resize_like_pillow(const Rgb8Image& src, int width, int height);
 
+// decode_image (jpeg_draft_size == 0) or decode_image_draft(bytes, jpeg_draft_size), then
+// resize_like_pillow(width, height): the same bytes and errors, in one pass. A JPEG or
+// non-interlaced PNG is resized strip by strip as it decodes whenever Pillow runs the horizontal
+// pass first (shrinking any photo that is not more than twice as tall as wide), so the full-size
+// image is never held: per image, memory is one strip of source rows plus width*3 bytes per
+// source row. Requires width > 0, height > 0.
+Result<Rgb8Image> decode_resized_like_pillow(std::span<const uint8_t> bytes, int width, int height,
+                                             int jpeg_draft_size = 0,
+                                             int64_t max_pixels = kMaxImagePixels);
+
+// Opt-in (--exif-transpose): decode_resized_like_pillow after Pillow's ImageOps.exif_transpose,
+// as in Image.open(bytes) [.draft] -> exif_transpose -> .convert('RGB') -> .resize(...). An image
+// whose EXIF (or XMP) Orientation is 2..8 is decoded whole and transposed before the resize;
+// any other, absent or damaged EXIF included, is exactly decode_resized_like_pillow. Same errors.
+Result<Rgb8Image> decode_exif_transposed_resized_like_pillow(std::span<const uint8_t> bytes,
+                                                             int width, int height,
+                                                             int jpeg_draft_size = 0,
+                                                             int64_t max_pixels = kMaxImagePixels);
+
 // Keras' mobilenet_v2.preprocess_input in float32: out[i] = pixels[i] / 127.5 - 1, NHWC order
 // (the layout of Rgb8Image). Requires out to hold width*height*3 floats.
 void preprocess_keras(const Rgb8Image& image, float* out);

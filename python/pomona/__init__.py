@@ -56,7 +56,7 @@ def _as_array(values, name: str) -> pa.Array:
 def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
                     paths: Optional[Iterable[str]] = None, weights: Optional[str] = None,
                     alpha: float = 1.0, size: int = 224, threads: int = 1, batch: int = 4,
-                    label_from: str = "parent") -> pa.RecordBatch:
+                    label_from: str = "parent", exif_transpose: bool = False) -> pa.RecordBatch:
     """Featurizes images into one record batch with the CLI's columns and values:
     ``path, label, features list<float32> (null on error), error (null when fine)``.
 
@@ -66,7 +66,8 @@ def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
     (label_from="none": empty). A bad image is a row with an error, never an exception; bad
     weights raise PomonaError. The network for (weights, alpha, size, batch) is loaded once per
     process and reused. threads: threads used for this call (one network each); batch: images per
-    network call. Rows come back in input order.
+    network call. Rows come back in input order. exif_transpose: turn each image by its EXIF
+    orientation first, as Pillow's ImageOps.exif_transpose (the CLI's --exif-transpose).
     """
     if label_from not in ("parent", "none"):
         raise ValueError("label_from must be 'parent' or 'none'")
@@ -77,7 +78,7 @@ def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
         return pa.RecordBatch.from_pylist([], schema=ROW_SCHEMA)
     payload = _pomona.featurize_arrays(
         input_array, path_array, label_array, resolve_weights(weights, alpha, size), float(alpha),
-        int(size), int(threads), int(batch), label_from == "parent")
+        int(size), int(threads), int(batch), label_from == "parent", bool(exif_transpose))
     return pa.record_batch(payload)
 
 

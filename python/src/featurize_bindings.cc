@@ -70,7 +70,7 @@ std::vector<std::optional<std::string_view>> views_of(const arrow::Array& array,
 // are bytes; labels: the label column, else each path's parent folder.
 ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle labels,
                               const std::string& weights, float alpha, int size, int threads,
-                              int batch, bool label_from_parent) {
+                              int batch, bool label_from_parent, bool exif_transpose) {
   const auto input_array = import_array(inputs);
   const bool inputs_are_bytes = input_array->type_id() == arrow::Type::BINARY ||
                                 input_array->type_id() == arrow::Type::LARGE_BINARY;
@@ -108,7 +108,8 @@ ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle la
     const auto extractor =
         cached_extractor(weights, {.alpha = alpha, .size = size}, std::max(1, batch));
     RowBatchBuilder rows({.feature_dim = extractor->feature_dim()});
-    for (const FeatureRow& row : featurize_inputs(*extractor, batch_inputs, threads))
+    for (const FeatureRow& row : featurize_inputs(*extractor, batch_inputs, threads,
+                                                  /*jpeg_draft=*/false, exif_transpose))
       rows.append(row);
     result = rows.finish();
   }
@@ -121,6 +122,7 @@ void bind_featurize(nb::module_& module) {
   module.def("featurize_arrays", &featurize_arrays, nb::arg("inputs"), nb::arg("paths").none(),
              nb::arg("labels").none(), nb::arg("weights"), nb::arg("alpha"), nb::arg("size"),
              nb::arg("threads"), nb::arg("batch"), nb::arg("label_from_parent"),
+             nb::arg("exif_transpose") = false,
              "Rows (path, label, features, error) for Arrow columns of paths or image bytes.");
   module.def(
       "resolve_weights",

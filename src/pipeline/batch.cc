@@ -15,26 +15,31 @@ namespace {
 // decode -> resize -> preprocess one encoded image into `out` (size x size x 3 floats).
 // Returns the row's error message, or nullopt when the input is ready for the network.
 std::optional<std::string> prepare_bytes(std::span<const uint8_t> bytes, int size, bool jpeg_draft,
-                                         float* out) {
-  auto image = jpeg_draft ? decode_image_draft(bytes, size) : decode_image(bytes);
+                                         bool exif_transpose, float* out) {
+  const int draft_size = jpeg_draft ? size : 0;
+  auto image = exif_transpose
+                   ? decode_exif_transposed_resized_like_pillow(bytes, size, size, draft_size)
+                   : decode_resized_like_pillow(bytes, size, size, draft_size);
   if (!image.ok()) return image.error();
-  preprocess_keras(resize_like_pillow(image.value(), size, size), out);
+  preprocess_keras(image.value(), out);
   return std::nullopt;
 }
 
 std::optional<std::string> prepare_input(const BatchInput& input, int size, bool jpeg_draft,
-                                         float* out) {
-  if (input.bytes) return prepare_bytes(*input.bytes, size, jpeg_draft, out);
+                                         bool exif_transpose, float* out) {
+  if (input.bytes) return prepare_bytes(*input.bytes, size, jpeg_draft, exif_transpose, out);
   auto bytes = read_bytes(input.path);
   if (!bytes.ok()) return bytes.error();
-  return prepare_bytes(bytes.value(), size, jpeg_draft, out);
+  return prepare_bytes(bytes.value(), size, jpeg_draft, exif_transpose, out);
 }
 
 }  // namespace
 
-ChunkFeaturizer::ChunkFeaturizer(const FeatureExtractor& extractor, bool jpeg_draft)
+ChunkFeaturizer::ChunkFeaturizer(const FeatureExtractor& extractor, bool jpeg_draft,
+                                 bool exif_transpose)
     : extractor_(extractor),
       jpeg_draft_(jpeg_draft),
+      exif_transpose_(exif_transpose),
       pixels_per_image_(static_cast<size_t>(extractor.spec().size) * extractor.spec().size * 3),
       input_(static_cast<size_t>(extractor.max_batch()) * pixels_per_image_),
       features_(static_cast<size_t>(extractor.max_batch()) * extractor.feature_dim()) {}
@@ -53,7 +58,8 @@ std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs)
     row.path = inputs[i].path;
     row.label = inputs[i].label;
     float* slot = input_.data() + ready.size() * pixels_per_image_;
-    row.error = prepare_input(inputs[i], extractor_.spec().size, jpeg_draft_, slot);
+    row.error =
+        prepare_input(inputs[i], extractor_.spec().size, jpeg_draft_, exif_transpose_, slot);
     if (!row.error) ready.push_back(&row);
   }
   if (!ready.empty()) {
@@ -69,7 +75,7 @@ std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs)
 
 std::vector<FeatureRow> featurize_inputs(const FeatureExtractor& extractor,
                                          std::span<const BatchInput> inputs, int threads,
-                                         bool jpeg_draft) {
+                                         bool jpeg_draft, bool exif_transpose) {
   const int64_t total = static_cast<int64_t>(inputs.size());
   const int64_t batch = extractor.max_batch();
   const int64_t chunk_count = (total + batch - 1) / batch;
@@ -78,7 +84,7 @@ std::vector<FeatureRow> featurize_inputs(const FeatureExtractor& extractor,
   std::exception_ptr failure;
   std::mutex failure_mutex;
   auto work = [&] {
-    ChunkFeaturizer featurizer(extractor, jpeg_draft);
+    ChunkFeaturizer featurizer(extractor, jpeg_draft, exif_transpose);
     try {
       for (int64_t c; (c = next_chunk.fetch_add(1)) < chunk_count;) {
         const int64_t begin = c * batch;

@@ -315,6 +315,13 @@ def write_edge_cases(folder):
         conv["conv/bias:0"] = np.array([0.5, -0.5, 2.0], np.float64)
     with h5py.File(folder / "no_layer_names.h5", "w") as f:
         f["data"] = np.zeros(4, np.float32)
+    # A header that declares 2^40 values and stores none (HDF5 allocates storage late): the
+    # loader must refuse it before allocating.
+    with h5py.File(folder / "huge_declared_array.h5", "w") as f:
+        f.attrs["layer_names"] = [b"conv"]
+        conv = f.create_group("conv")
+        conv.attrs["weight_names"] = [b"kernel"]
+        conv.create_dataset("kernel", shape=(1 << 20, 1 << 20), dtype=np.float32)
 
 
 def main():

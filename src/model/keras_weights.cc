@@ -17,6 +17,7 @@
 
 #include "pomona/error.h"
 #include "pomona/model.h"
+#include "weights_sandbox.h"
 
 namespace pomona {
 namespace {
@@ -136,7 +137,7 @@ class Reader {
   }
 
   // Any floating-point dataset, converted by HDF5 to float32.
-  WeightTensor tensor(hid_t group, const std::string& name) const {
+  WeightTensor tensor(hid_t group, const std::string& name) {
     Handle dataset(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose);
     if (!dataset.valid()) {
       throw configuration_error(
@@ -155,9 +156,14 @@ class Reader {
     WeightTensor tensor;
     size_t count = 1;
     for (hsize_t d : dims) {
+      // A damaged header can declare any size: refuse before allocating for it.
+      if (d > kMaxWeightValues || count * d > kMaxWeightValues - values_read_) {
+        throw damaged_error(path_);
+      }
       tensor.shape.push_back(static_cast<int64_t>(d));
       count *= d;
     }
+    values_read_ += count;
     tensor.values.resize(count);
     if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                              tensor.values.data()) < 0) {
@@ -167,7 +173,7 @@ class Reader {
   }
 
   // Legacy layout rooted at `root` (the file, or /model_weights).
-  void read_legacy(hid_t root, std::map<std::string, std::vector<WeightTensor>>& layers) const {
+  void read_legacy(hid_t root, KerasLayers& layers) {
     for (const std::string& layer : maybe_chunked_string_attribute(root, "layer_names")) {
       if (!has_link(root, layer)) {
         throw configuration_error(path_, "lists layer " + layer +
@@ -184,7 +190,7 @@ class Reader {
   }
 
   // Keras 3 layout: every layers/<group>/vars, named by its `name` attribute.
-  void read_keras3(hid_t root, std::map<std::string, std::vector<WeightTensor>>& layers) const {
+  void read_keras3(hid_t root, KerasLayers& layers) {
     Handle layers_group = open_group(root, "layers");
     std::vector<std::string> groups;
     H5Literate(
@@ -216,11 +222,12 @@ class Reader {
 
  private:
   std::string path_;
+  size_t values_read_ = 0;  // over all tensors so far, at most kMaxWeightValues
 };
 
 }  // namespace
 
-KerasWeights KerasWeights::load(const std::string& path) {
+KerasLayers read_keras_layers(const std::string& path) {
   std::error_code ignored;
   if (!std::filesystem::is_regular_file(path, ignored)) {
     throw configuration_error(
@@ -234,23 +241,30 @@ KerasWeights KerasWeights::load(const std::string& path) {
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid()) throw damaged_error(path);
 
-  const Reader reader(path);
-  KerasWeights weights;
-  weights.source_ = path;
+  Reader reader(path);
+  KerasLayers layers;
   const hid_t root = file.get();
   if (reader.has_layer_names(root)) {
-    reader.read_legacy(root, weights.layers_);
+    reader.read_legacy(root, layers);
   } else if (reader.has_link(root, "model_weights") &&
              reader.has_layer_names(reader.open_group(root, "model_weights").get())) {
     Handle model_weights = reader.open_group(root, "model_weights");
-    reader.read_legacy(model_weights.get(), weights.layers_);
+    reader.read_legacy(model_weights.get(), layers);
   } else if (reader.has_link(root, "layers")) {
-    reader.read_keras3(root, weights.layers_);
+    reader.read_keras3(root, layers);
   } else {
     throw configuration_error(path,
                               "is HDF5 but not Keras weights (no layer_names attribute and no "
                               "layers group): give a file written by Keras save_weights");
   }
+  return layers;
+}
+
+// HDF5 runs in a child process: see weights_sandbox.h.
+KerasWeights KerasWeights::load(const std::string& path) {
+  KerasWeights weights;
+  weights.source_ = path;
+  weights.layers_ = read_keras_layers_in_child(path, SandboxLimits());
   return weights;
 }
 

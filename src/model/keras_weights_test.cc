@@ -13,6 +13,7 @@
 
 #include "pomona/error.h"
 #include "pomona/model.h"
+#include "weights_sandbox.h"
 
 namespace pomona {
 namespace {
@@ -181,6 +182,72 @@ TEST_F(KerasWeightsErrors, HdfFileWithoutKerasLayoutSaysSo) {
   EXPECT_EQ(load_error(path), "weights file " + path.string() +
                                   " is HDF5 but not Keras weights (no layer_names attribute and "
                                   "no layers group): give a file written by Keras save_weights");
+}
+
+// Files the weights fuzzer found on which Debian's HDF5 1.10.8 itself crashes or loops forever
+// (H5HG_read on a damaged global heap, reached by reading a variable-length string attribute).
+const fs::path kFuzzReproducers =
+    fs::path(POMONA_SOURCE_DIR) / "tests" / "fixtures" / "fuzz" / "weights_fuzzer";
+
+TEST(KerasWeightsSandbox, HdfCrashOnDamagedGlobalHeapIsADamagedFileError) {
+  const fs::path path = kFuzzReproducers / "hdf5_h5hg_read_segv.h5";
+  EXPECT_EQ(load_error(path),
+            "weights file " + path.string() +
+                " is damaged (HDF5 crashed reading it): download or save the weights again");
+}
+
+// The child is killed after the timeout; load() allows 60 s, which a test need not wait for.
+std::string load_error_in_child(const fs::path& path, const SandboxLimits& limits) {
+  try {
+    read_keras_layers_in_child(path.string(), limits);
+  } catch (const JobError& e) {
+    EXPECT_EQ(e.code(), ExitCode::kConfiguration);
+    return e.what();
+  }
+  ADD_FAILURE() << "loaded " << path;
+  return "";
+}
+
+TEST(KerasWeightsSandbox, HdfEndlessLoopOnDamagedGlobalHeapIsADamagedFileError) {
+  const fs::path path = kFuzzReproducers / "hdf5_h5hg_loop.h5";
+  SandboxLimits limits;
+  limits.timeout = std::chrono::milliseconds(1500);
+  EXPECT_EQ(load_error_in_child(path, limits),
+            "weights file " + path.string() +
+                " is damaged (HDF5 was still reading it after 1.5 s): download or save the "
+                "weights again");
+}
+
+TEST(KerasWeightsSandbox, ChildThatRunsOutOfAddressSpaceIsADamagedFileError) {
+  // The full-size file holds 14 MB of arrays; 4 MB more than the parent's address space is
+  // not enough to read them.
+  SandboxLimits limits;
+  limits.extra_address_space_bytes = 4 << 20;
+  EXPECT_EQ(load_error_in_child(kLegacyFull, limits),
+            "weights file " + kLegacyFull.string() +
+                " is damaged (reading it needs more memory than Keras weights do): download or "
+                "save the weights again");
+}
+
+TEST(KerasWeightsSandbox, ChildSendsBackExactlyWhatHdfReads) {
+  const KerasLayers in_process = read_keras_layers(kKeras3Small.string());
+  const KerasLayers from_child = read_keras_layers_in_child(kKeras3Small.string(), {});
+  ASSERT_EQ(from_child.size(), in_process.size());
+  for (const auto& [name, tensors] : in_process) {
+    ASSERT_TRUE(from_child.count(name)) << name;
+    const std::vector<WeightTensor>& received = from_child.at(name);
+    ASSERT_EQ(received.size(), tensors.size()) << name;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      EXPECT_EQ(received[i].shape, tensors[i].shape) << name << " " << i;
+      EXPECT_EQ(received[i].values, tensors[i].values) << name << " " << i;
+    }
+  }
+}
+
+TEST(KerasWeightsSandbox, ArraysLargerThanAnyKerasModelAreRefusedBeforeAllocating) {
+  const fs::path path = kEdgeCases / "huge_declared_array.h5";
+  EXPECT_EQ(load_error(path), "weights file " + path.string() +
+                                  " is truncated or damaged: download or save the weights again");
 }
 
 std::string read_all(const fs::path& path) {

@@ -1,5 +1,5 @@
 # Keras weights (HDF5) and the ~/.keras cache
-target_sources(pomona_model PRIVATE keras_weights.cc keras_cache.cc)
+target_sources(pomona_model PRIVATE keras_weights.cc weights_sandbox.cc keras_cache.cc)
 target_include_directories(pomona_model SYSTEM PRIVATE ${HDF5_INCLUDE_DIRS})
 target_link_libraries(pomona_model PRIVATE ${HDF5_C_LIBRARIES} CURL::libcurl)
 

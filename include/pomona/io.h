@@ -1,9 +1,11 @@
-// io/: which inputs exist, their labels, and their bytes. Built on Arrow's filesystem layer so
-// that later issues can add s3:// without touching callers. Knows nothing of images' contents.
+// io/: which inputs exist, their labels, and their bytes, on local disks (plain paths and
+// file://) and S3 (s3://bucket/prefix), both through Arrow's filesystem layer (arrow::fs). Knows
+// nothing of images' contents.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pomona/error.h"
@@ -12,10 +14,40 @@ namespace pomona {
 
 // One listed input.
 struct ObjectInfo {
-  std::string uri;       // the path as listed (a local path, no "file://" prefix)
+  std::string uri;       // the path as listed: a local path (no "file://"), or s3://bucket/key
   int64_t size = 0;      // bytes
-  int64_t mtime_ns = 0;  // modification time, nanoseconds since the epoch
+  int64_t mtime_ns = 0;  // modification time (S3: LastModified), nanoseconds since the epoch
 };
+
+// How s3:// URIs are reached: Arrow's S3FileSystem with the AWS SDK's credential chain
+// (environment variables, ~/.aws/credentials profiles, web identity, instance roles).
+struct S3Options {
+  // "host:port" or "http(s)://host:port" of an S3-compatible store (MinIO, Ceph, moto);
+  // "" = $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL, else AWS itself.
+  std::string endpoint;
+  std::string region;      // "" = $AWS_REGION, else $AWS_DEFAULT_REGION, else the SDK's (profile)
+  std::string profile;     // a profile of ~/.aws/credentials and ~/.aws/config; "" = $AWS_PROFILE
+  bool anonymous = false;  // no credentials: public buckets only
+  // Retries of a request that failed with throttling, a 5xx or a dropped connection, after
+  // exponential backoff with full jitter; other errors (403, 404) are never retried.
+  int retries = 10;
+  double connect_timeout_s = 5;
+  double request_timeout_s = 30;
+};
+
+// Sets how s3:// URIs are reached, for the whole process. Call before the first S3 access; later
+// calls have no effect on filesystems already made.
+void configure_s3(const S3Options& options);
+
+// Whether uri names an S3 object or prefix (starts with "s3://").
+bool is_s3_uri(std::string_view uri);
+
+// S3 requests retried so far in this process (throttling, 5xx, dropped connections).
+int64_t s3_retry_count();
+
+// Shuts down the AWS SDK when S3 was used (a no-op otherwise). Call once before the process
+// exits, after every S3 file is closed: the SDK crashes at exit otherwise.
+void finalize_s3();
 
 enum class LabelFrom { kParent, kNone };
 
@@ -28,18 +60,23 @@ struct ListOptions {
 std::vector<std::string> parse_globs(const std::string& comma_separated);
 
 // Lists matching files under root recursively, sorted by path (byte order), so the order is the
-// same on every run and machine. uri is root as given (trailing slashes dropped) joined with the
-// names below it. Files and folders whose name starts with "." or "_" are skipped, as Spark's file
-// index does (so .DS_Store, ._x.jpg, _temporary/ never become rows). Symlinks are followed.
-// root may also be one file, listed whatever its name. Throws JobError(kInputOutput) with one
-// line naming root when it does not exist or cannot be read. Unreadable subfolders, broken
+// same on every run and machine (and the same for a folder and its copy on S3, whose listing
+// comes in key byte order: an S3 prefix is listed page by page, keeping only the matching
+// objects' ObjectInfo, never the raw listing). uri is root as given (trailing slashes dropped)
+// joined with the names below it. Files and folders whose name starts with "." or "_" are skipped,
+// as Spark's file index does (so .DS_Store, ._x.jpg, _temporary/ never become rows). Symlinks are
+// followed. root may also be one file, listed whatever its name. Throws JobError(kInputOutput) with
+// one line naming root when it does not exist or cannot be read. Unreadable subfolders, broken
 // symlinks and symlink loops are skipped, never fatal.
 std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& options);
 
 // The label of an input: the name of its parent folder (kParent) or "" (kNone).
 std::string label_of(const std::string& uri, LabelFrom from);
 
-// Reads a whole file. Returns a one-line error naming the file when it cannot be read.
+// Reads a whole file. Returns a one-line error naming the file when it cannot be read (for S3,
+// after the retries of S3Options, with the S3 error).
 Result<std::vector<uint8_t>> read_bytes(const std::string& uri);
+// The same for a listed input: its listed size saves S3 a metadata request.
+Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input);
 
 }  // namespace pomona

@@ -24,7 +24,8 @@ struct FeaturizeOptions {
   int threads = 0;  // total thread budget; 0 = all cores
   int batch = 4;    // images per network call
   int64_t rows_per_file = 100'000;
-  bool jpeg_draft = false;  // decode JPEGs at reduced scale as Pillow's Image.draft (batch.h)
+  bool jpeg_draft = false;      // decode JPEGs at reduced scale as Pillow's Image.draft (batch.h)
+  bool exif_transpose = false;  // apply EXIF orientation as Pillow's ImageOps.exif_transpose
   // With a value: fit a PCA on the rows written, save it to pca_model ("" = default_pca_model_path)
   // and publish the output with its pca column (see add_pca_column).
   std::optional<PcaFitOptions> pca;
@@ -35,16 +36,22 @@ struct FeaturizeOptions {
   // A single .parquet output is always written afresh.
   bool overwrite = false;
   bool retry_errors = false;
+  // Threads that fetch the bytes of upcoming inputs, in listing order, ahead of the workers
+  // (at most 256 MiB ahead), so that decoding never waits on one slow GET. Independent of
+  // `threads`: they wait on the network, not the CPU. -1 = 8 for s3:// inputs, none for local
+  // ones (workers read their own files); 0 = none.
+  int io_threads = -1;
   // When set (a signal handler), no new input is taken; the rows done so far are committed.
   const std::atomic<bool>* stop = nullptr;
 };
 
 struct Summary {
-  int64_t images = 0;    // rows written
-  int64_t errors = 0;    // rows with an error
-  int64_t skipped = 0;   // inputs a resumed run found done in the output
-  bool stopped = false;  // FeaturizeOptions::stop cut the run short (no _SUCCESS written)
-  double seconds = 0;    // wall time from listing to commit
+  int64_t images = 0;      // rows written
+  int64_t errors = 0;      // rows with an error
+  int64_t skipped = 0;     // inputs a resumed run found done in the output
+  bool stopped = false;    // FeaturizeOptions::stop cut the run short (no _SUCCESS written)
+  double seconds = 0;      // wall time from listing to commit
+  int64_t s3_retries = 0;  // S3 requests retried during the run (throttling, 5xx, dropped)
   std::string weights;
   std::vector<std::string> files;         // published output files
   std::vector<std::string> first_errors;  // "path: error" of the first few error rows

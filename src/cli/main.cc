@@ -10,6 +10,7 @@
 
 #include "pca_command.h"
 #include "pomona/error.h"
+#include "pomona/io.h"
 #include "pomona/pipeline.h"
 #include "progress.h"
 #include "report_command.h"
@@ -25,6 +26,8 @@ Examples:
   pomona featurize Test/ results/ --rows-per-file 50000 --threads 2
   pomona featurize Test/ out.parquet --weights mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5
   pomona featurize Test/ out.parquet --alpha 0.35 --size 96 --glob '*.jpg'
+  pomona featurize s3://bucket/images/ s3://bucket/features/ --s3-region eu-west-1
+  pomona featurize s3://bucket/images/ out/ --s3-endpoint http://127.0.0.1:9000 --io-threads 16
 )";
 
 // Set by the first SIGINT or SIGTERM: featurize stops taking inputs and commits what is done.
@@ -55,10 +58,38 @@ void add_model_options(CLI::App& command, MobileNetV2Spec& spec) {
       ->capture_default_str();
 }
 
-void print_summary(const Summary& summary, const std::string& output) {
-  std::printf("pomona: %lld images, %lld errors, %lld skipped as done, %.2f s, %.1f img/s -> %s\n",
+// Paths of every subcommand may be s3:// URIs; how S3 is reached is one setting per process.
+void add_s3_options(CLI::App& command, S3Options& s3) {
+  command.add_option("--s3-endpoint", s3.endpoint,
+                     "S3-compatible endpoint, e.g. http://127.0.0.1:9000 (MinIO, Ceph); default: "
+                     "$AWS_ENDPOINT_URL, else AWS");
+  command.add_option("--s3-region", s3.region, "S3 region (default: $AWS_REGION or the profile's)");
+  command.add_option("--s3-profile", s3.profile,
+                     "profile of ~/.aws/credentials and ~/.aws/config (default: $AWS_PROFILE)");
+  command.add_flag("--s3-anonymous", s3.anonymous, "no credentials: public buckets");
+  command
+      .add_option("--s3-retries", s3.retries,
+                  "retries of a throttled, failed (5xx) or dropped S3 request, with "
+                  "exponential backoff and jitter")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  command.add_option("--s3-connect-timeout", s3.connect_timeout_s, "seconds")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--s3-request-timeout", s3.request_timeout_s, "seconds")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+void print_summary(const Summary& summary, const FeaturizeOptions& options) {
+  const std::string& output = options.output;
+  std::printf("pomona: %lld images, %lld errors, %lld skipped as done, ",
               static_cast<long long>(summary.images), static_cast<long long>(summary.errors),
-              static_cast<long long>(summary.skipped), summary.seconds,
+              static_cast<long long>(summary.skipped));
+  if (summary.s3_retries > 0 || is_s3_uri(options.input) || is_s3_uri(output)) {
+    std::printf("%lld S3 retries, ", static_cast<long long>(summary.s3_retries));
+  }
+  std::printf("%.2f s, %.1f img/s -> %s\n", summary.seconds,
               summary.seconds > 0 ? summary.images / summary.seconds : 0.0, output.c_str());
   if (summary.stopped) {
     std::printf(summary.files.empty()
@@ -116,6 +147,9 @@ int run(int argc, char** argv) {
       "--jpeg-draft", options.jpeg_draft,
       "faster: decode JPEGs at reduced scale like Pillow's Image.draft (features "
       "then equal Pillow's draft path, not the default)");
+  featurize_cmd->add_flag("--exif-transpose", options.exif_transpose,
+                          "turn photos upright by their EXIF orientation first, like Pillow's "
+                          "ImageOps.exif_transpose (the notebook does not: off by default)");
   featurize_cmd->add_flag("--overwrite", options.overwrite,
                           "folder OUTPUT: start afresh instead of resuming (skipping inputs done "
                           "with the same size and modification time)");
@@ -123,6 +157,12 @@ int run(int argc, char** argv) {
                           "folder OUTPUT: redo the inputs whose rows have an error");
   featurize_cmd->add_flag("--fail-on-error", fail_on_error, "exit 1 when any image failed");
   featurize_cmd->add_flag("-q,--quiet", quiet, "no progress output");
+  featurize_cmd
+      ->add_option("--io-threads", options.io_threads,
+                   "threads reading inputs ahead of the workers (-1: 8 for s3:// inputs, none "
+                   "for local ones)")
+      ->check(CLI::Range(-1, 256))
+      ->capture_default_str();
   add_featurize_pca_options(*featurize_cmd, options);
 
   CLI::App* weights_cmd = app.add_subcommand("weights", "Manage Keras MobileNetV2 weights files.");
@@ -137,6 +177,15 @@ int run(int argc, char** argv) {
   add_report_command(app);
 
   add_pca_command(app);
+
+  S3Options s3;
+  CLI::App* pca_cmd = app.get_subcommand("pca");
+  for (CLI::App* command : {featurize_cmd, app.get_subcommand("report"),
+                            pca_cmd->get_subcommand("fit"), pca_cmd->get_subcommand("transform")}) {
+    add_s3_options(*command, s3);
+  }
+  // Before any subcommand's callback runs (pca and report run theirs during parse()).
+  app.parse_complete_callback([&s3] { configure_s3(s3); });
 
   try {
     app.parse(argc, argv);
@@ -155,7 +204,7 @@ int run(int argc, char** argv) {
     install_stop_handlers();
     const Summary summary = featurize(options, quiet ? nullptr : &progress);
     if (!quiet) progress.finish();
-    print_summary(summary, options.output);
+    print_summary(summary, options);
     if (summary.stopped) {
       return static_cast<int>(stop_signal == SIGTERM ? ExitCode::kTerminated
                                                      : ExitCode::kInterrupted);
@@ -171,14 +220,27 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace pomona
 
-int main(int argc, char** argv) {
+namespace pomona {
+namespace {
+
+int run_and_report(int argc, char** argv) {
   try {
-    return pomona::run(argc, argv);
-  } catch (const pomona::JobError& e) {
+    return run(argc, argv);
+  } catch (const JobError& e) {
     std::fprintf(stderr, "pomona: error: %s\n", e.what());
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pomona: internal error: %s\n", e.what());
-    return static_cast<int>(pomona::ExitCode::kInputOutput);
+    return static_cast<int>(ExitCode::kInputOutput);
   }
+}
+
+}  // namespace
+}  // namespace pomona
+
+int main(int argc, char** argv) {
+  const int code = pomona::run_and_report(argc, argv);
+  // After every S3 file is closed (they live inside run), before static destructors.
+  pomona::finalize_s3();
+  return code;
 }

@@ -4,9 +4,11 @@
 // Arrow's local walker follows symlinked folders without loop detection (a `loop -> ..` link makes
 // it recurse until the kernel's ELOOP, with the number of paths growing exponentially on the way)
 // and one unreadable subfolder fails the whole listing. io.h promises both are skipped. Listing
-// each folder through arrow::fs keeps every file access behind the FileSystem interface, so an
-// object store can slot in later without touching callers.
+// each folder through arrow::fs keeps every file access behind the FileSystem interface.
+// S3 has neither symlinks nor per-folder permissions: a prefix is listed recursively, streamed a
+// page at a time.
 #include <arrow/filesystem/localfs.h>
+#include <arrow/util/async_generator.h>
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include <string_view>
 
 #include "io/arrow_status.h"
+#include "io/filesystem.h"
 #include "pomona/io.h"
 
 namespace pomona {
@@ -83,6 +86,47 @@ class FolderWalker {
   std::vector<std::filesystem::path> ancestors_;
 };
 
+// Whether a key below the listed prefix has a hidden name anywhere in its relative path.
+bool has_hidden_component(std::string_view relative) {
+  while (!relative.empty()) {
+    const size_t slash = relative.find('/');
+    if (is_hidden(relative.substr(0, slash))) return true;
+    if (slash == std::string_view::npos) break;
+    relative.remove_prefix(slash + 1);
+  }
+  return false;
+}
+
+[[noreturn]] void throw_unreadable(const std::string& root, const arrow::Status& status) {
+  throw JobError(ExitCode::kInputOutput,
+                 "cannot read input " + root + ": " + internal::reason_of(status));
+}
+
+// S3 returns keys in byte order a page (1000 keys) at a time; only the matching ones are kept.
+std::vector<ObjectInfo> list_s3_prefix(const std::string& root, const internal::Location& prefix,
+                                       const ListOptions& options) {
+  arrow::fs::FileSelector selector;
+  selector.base_dir = prefix.path;
+  selector.recursive = true;
+  auto pages = prefix.fs->GetFileInfoGenerator(selector);
+  std::vector<ObjectInfo> found;
+  const std::string uri_prefix = root.substr(0, root.find_last_not_of('/') + 1) + "/";
+  while (true) {
+    arrow::Result<arrow::fs::FileInfoVector> page = pages().result();
+    if (!page.ok()) throw_unreadable(root, page.status());
+    if (arrow::IsIterationEnd(*page)) break;
+    for (const arrow::fs::FileInfo& entry : *page) {
+      const std::string_view relative =
+          std::string_view(entry.path()).substr(prefix.path.size() + 1);
+      if (entry.IsFile() && !has_hidden_component(relative) &&
+          matches_any(entry.base_name(), options.globs)) {
+        found.push_back(object_info(uri_prefix + std::string(relative), entry));
+      }
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 std::vector<std::string> parse_globs(const std::string& comma_separated) {
@@ -101,22 +145,38 @@ std::vector<std::string> parse_globs(const std::string& comma_separated) {
 }
 
 std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& options) {
-  arrow::fs::LocalFileSystem fs;
-  const std::string folder = without_trailing_slashes(root);
+  const internal::Location location = internal::locate(root);
+  arrow::fs::FileSystem& fs = *location.fs;
+  const std::string folder = without_trailing_slashes(location.path);
   const arrow::Result<arrow::fs::FileInfo> root_info = fs.GetFileInfo(folder);
   if (!root_info.ok()) {
-    throw JobError(ExitCode::kInputOutput,
-                   "cannot read input " + root + ": " + internal::reason_of(root_info.status()));
+    if (location.is_s3) {
+      // A refused HEAD has no body, so 403 cannot tell bad credentials from a missing
+      // permission; a listing's error names the cause.
+      arrow::fs::FileSelector selector;
+      selector.base_dir = folder;
+      if (auto listing = fs.GetFileInfo(selector); !listing.ok()) {
+        throw_unreadable(root, listing.status());
+      }
+    }
+    throw_unreadable(root, root_info.status());
   }
   switch (root_info->type()) {
     case arrow::fs::FileType::File:
       // A file named on its own is what the user asked for: neither globs nor hiding apply.
-      return {object_info(folder, *root_info)};
+      return {object_info(location.is_s3 ? without_trailing_slashes(root) : folder, *root_info)};
     case arrow::fs::FileType::Directory:
       break;
     default:
+      if (location.is_s3) internal::check_bucket_exists(location, root);
       throw JobError(ExitCode::kInputOutput,
                      "input folder not found: " + root + " (check the path)");
+  }
+  if (location.is_s3) {
+    std::vector<ObjectInfo> found = list_s3_prefix(root, location, options);
+    std::sort(found.begin(), found.end(),
+              [](const ObjectInfo& a, const ObjectInfo& b) { return a.uri < b.uri; });
+    return found;
   }
   FolderWalker walker(fs, options);
   auto entries = walker.list_folder(folder);

@@ -1,22 +1,15 @@
 // PcaModel::save and load (include/pomona/pca.h): one Parquet file holding one row.
 #include <arrow/api.h>
-#include <arrow/io/file.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/writer.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 
 #include "io/arrow_status.h"
+#include "io/filesystem.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
 
 namespace pomona {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr int32_t kModelVersion = 1;
 
@@ -119,33 +112,15 @@ void PcaModel::save(const std::string& path) const {
                one_row_of(double_list(components_, dim_)), double_list(eigenvalues_, dim_),
                double_list(explained_variance_ratio_, dim_), state_builder.Finish().ValueOrDie()});
 
-  // Written under a hidden temp name and renamed, so a reader never sees half a model.
-  const fs::path final_path(path);
-  std::string temp_name = ".";
-  temp_name += final_path.filename().string();
-  temp_name += ".tmp-" + std::to_string(getpid());
-  const fs::path temp_path = final_path.parent_path() / temp_name;
-  try {
-    auto stream = check(arrow::io::FileOutputStream::Open(temp_path.string()), "create", path);
-    check(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), stream, 1), "write",
-          path);
-    if (fsync(stream->file_descriptor()) != 0) {
-      throw JobError(ExitCode::kInputOutput, "cannot write " + path + ": " + std::strerror(errno));
-    }
-    check(stream->Close(), "write", path);
-    std::error_code error;
-    fs::rename(temp_path, final_path, error);
-    if (error)
-      throw JobError(ExitCode::kInputOutput, "cannot publish " + path + ": " + error.message());
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(temp_path, ignored);
-    throw;
-  }
+  // Published atomically (a local rename, or a completed S3 upload): no reader sees half a model.
+  internal::AtomicFile file(path);
+  check(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), file.stream(), 1), "write",
+        path);
+  file.publish();
 }
 
 PcaModel PcaModel::load(const std::string& path) {
-  auto input = check(arrow::io::ReadableFile::Open(path), "read", path);
+  auto input = internal::open_input_file(path);
   auto reader = check(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), "read", path);
   auto table = check(check(reader->ReadTable(), "read", path)->CombineChunks(), "read", path);
 

@@ -2,15 +2,18 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
+#include <functional>
+#include <memory>
 #include <thread>
 #include <unordered_map>
 
+#include "io/filesystem.h"
 #include "ordered_chunks.h"
 #include "pomona/batch.h"
 #include "pomona/error.h"
 #include "pomona/pipeline.h"
 #include "pomona/table.h"
+#include "read_ahead.h"
 #include "reduce.h"
 
 namespace pomona {
@@ -18,22 +21,47 @@ namespace {
 
 // Turns chunks of consecutive listed inputs into rows with its own ChunkFeaturizer (batch.h): one
 // single-threaded network per worker, so decoding interleaves with inference on the same core and
-// no core waits for the other stage.
+// no core waits for the other stage. With a ReadAhead the bytes come from it, already fetched.
 class Worker {
  public:
   Worker(const FeatureExtractor& extractor, const std::vector<ObjectInfo>& inputs,
-         LabelFrom label_from, bool jpeg_draft)
-      : featurizer_(extractor, jpeg_draft), inputs_(inputs), label_from_(label_from) {}
+         LabelFrom label_from, bool jpeg_draft, bool exif_transpose, ReadAhead* read_ahead)
+      : featurizer_(extractor, jpeg_draft, exif_transpose),
+        inputs_(inputs),
+        label_from_(label_from),
+        read_ahead_(read_ahead) {}
 
   std::vector<FeatureRow> run_chunk(int64_t begin, int64_t end) {
+    std::vector<FeatureRow> rows(end - begin);
     chunk_.clear();
+    fetched_.clear();
+    slots_.clear();
     for (int64_t i = begin; i < end; ++i) {
-      chunk_.push_back({.path = inputs_[i].uri, .label = label_of(inputs_[i].uri, label_from_)});
+      FeatureRow& row = rows[i - begin];
+      row.path = inputs_[i].uri;
+      row.label = label_of(inputs_[i].uri, label_from_);
+      row.size = inputs_[i].size;
+      row.mtime_ns = inputs_[i].mtime_ns;
+      if (read_ahead_) {
+        Result<std::vector<uint8_t>> bytes = read_ahead_->take(i);
+        if (!bytes.ok()) {
+          row.error = bytes.error();
+          continue;
+        }
+        fetched_.push_back(std::move(bytes.value()));
+      }
+      chunk_.push_back({.path = row.path, .label = row.label, .bytes = std::nullopt});
+      slots_.push_back(i - begin);
     }
-    std::vector<FeatureRow> rows = featurizer_.run(chunk_);
-    for (int64_t i = begin; i < end; ++i) {
-      rows[i - begin].size = inputs_[i].size;
-      rows[i - begin].mtime_ns = inputs_[i].mtime_ns;
+    // After every push_back: the spans point into fetched_'s final buffers.
+    if (read_ahead_) {
+      for (size_t k = 0; k < chunk_.size(); ++k) chunk_[k].bytes = fetched_[k];
+    }
+    std::vector<FeatureRow> featurized = featurizer_.run(chunk_);
+    for (size_t k = 0; k < featurized.size(); ++k) {
+      FeatureRow& row = rows[slots_[k]];
+      row.features = std::move(featurized[k].features);
+      row.error = std::move(featurized[k].error);
     }
     return rows;
   }
@@ -42,8 +70,20 @@ class Worker {
   ChunkFeaturizer featurizer_;
   const std::vector<ObjectInfo>& inputs_;
   const LabelFrom label_from_;
+  ReadAhead* const read_ahead_;
   std::vector<BatchInput> chunk_;
+  std::vector<std::vector<uint8_t>> fetched_;
+  std::vector<int64_t> slots_;  // the row of each chunk_ entry
 };
+
+// Read-ahead is for stores where a read waits on the network; a local read costs less than the
+// hand-over between threads.
+int io_thread_count(const FeaturizeOptions& options) {
+  if (options.io_threads >= 0) return options.io_threads;
+  return is_s3_uri(options.input) ? 8 : 0;
+}
+
+constexpr int64_t kMaxBytesReadAhead = 256 << 20;
 
 constexpr int64_t kErrorsInSummary = 10;
 
@@ -108,6 +148,7 @@ std::string resolve_weights(const FeaturizeOptions& options) {
 
 Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   const auto start = std::chrono::steady_clock::now();
+  const int64_t retries_before = s3_retry_count();
   Summary summary;
   const std::vector<ObjectInfo> inputs = list_inputs(options.input, options.list);
   summary.weights = resolve_weights(options);
@@ -122,8 +163,7 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   RowSink sink;
   std::string unreduced;  // folder output with PCA: the resumable rows before their pca column
   if (!is_single_file_output(options.output)) {
-    unreduced = options.pca ? (std::filesystem::path(options.output) / "_unreduced").string()
-                            : options.output;
+    unreduced = options.pca ? internal::join_uri(options.output, "_unreduced") : options.output;
     sink = resume_folder(unreduced, writer_options, options, inputs);
   } else {
     if (options.pca) reducer.emplace(options.output, writer_options.feature_dim);
@@ -142,10 +182,22 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   OrderedChunks chunks(chunk_count, 4 * workers);
   std::atomic<int64_t> next_chunk{0};
 
+  const int io_threads = io_thread_count(options);
+  std::unique_ptr<ReadAhead> read_ahead;
+  if (io_threads > 0)
+    read_ahead = std::make_unique<ReadAhead>(todo, io_threads, kMaxBytesReadAhead);
   std::vector<std::jthread> threads;
+  // Declared after the threads, so it runs first when they are joined by an exception: workers
+  // waiting on reads that will not come are released.
+  const auto cancel_reads = [&] {
+    if (read_ahead) read_ahead->cancel();
+  };
+  std::unique_ptr<void, std::function<void(void*)>> cancel_on_exit(&threads,
+                                                                   [&](void*) { cancel_reads(); });
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&] {
-      Worker worker(*extractor, todo, options.label_from, options.jpeg_draft);
+      Worker worker(*extractor, todo, options.label_from, options.jpeg_draft,
+                    options.exif_transpose, read_ahead.get());
       try {
         for (int64_t c; (c = next_chunk.fetch_add(1)) < chunk_count;) {
           if (!chunks.wait_for_room(c)) return;
@@ -186,7 +238,9 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
     chunks.fail(std::current_exception());  // releases workers waiting for room
     throw;
   }
+  cancel_reads();
   threads.clear();
+  summary.s3_retries = s3_retry_count() - retries_before;
   if (summary.stopped) {
     summary.files = writer.commit_partial();
     summary.seconds = seconds_since(start);
@@ -198,6 +252,7 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
     publish_with_pca(statistics_of(unreduced, writer_options.feature_dim).get(), unreduced, options,
                      summary);
   }
+  summary.s3_retries = s3_retry_count() - retries_before;
   summary.seconds = seconds_since(start);
   return summary;
 }

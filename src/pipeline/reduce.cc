@@ -6,14 +6,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
+#include "io/filesystem.h"
 #include "pomona/error.h"
 
 namespace pomona {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Rows handed to BLAS at once and rows per batch read back from Parquet: large enough for syrk
 // and gemm to run at full speed, small enough to keep memory flat (1024 x 1280 floats = 5 MB).
@@ -24,15 +22,23 @@ constexpr int64_t kBlockRows = 1024;
   throw JobError(ExitCode::kInputOutput, source + ": row " + row.path + " " + reason);
 }
 
-// RowWriter's rule: a path ending in .parquet that is not an existing folder is one file.
-bool is_file_output(const fs::path& output) {
-  std::error_code ignored;
-  return output.extension() == ".parquet" && !fs::is_directory(output, ignored);
+constexpr std::string_view kParquetExtension = ".parquet";
+
+// Output URIs (local paths, file://, s3://) are handled as strings: std::filesystem would treat
+// an s3:// URI as a relative local path.
+std::string without_trailing_slash(std::string uri) {
+  while (uri.size() > 1 && uri.back() == '/') uri.pop_back();
+  return uri;
 }
 
-fs::path without_trailing_slash(const std::string& path) {
-  fs::path result(path);
-  return result.has_filename() ? result : result.parent_path();
+// The folder part of a URI, with its trailing "/"; "" for a bare local file name.
+std::string folder_of(const std::string& uri) {
+  const size_t slash = uri.rfind('/');
+  return slash == std::string::npos ? std::string() : uri.substr(0, slash + 1);
+}
+
+std::string without_parquet_extension(const std::string& uri) {
+  return uri.substr(0, uri.size() - kParquetExtension.size());
 }
 
 }  // namespace
@@ -130,27 +136,26 @@ std::vector<std::string> add_pca_column(const std::string& features, const PcaMo
 }
 
 std::string default_pca_model_path(const std::string& output) {
-  const fs::path path = without_trailing_slash(output);
-  if (!is_file_output(path)) return (path / "_pca_model.parquet").string();
-  fs::path model = path;
-  model.replace_extension(".pca-model.parquet");
-  return model.string();
+  const std::string path = without_trailing_slash(output);
+  if (!is_single_file_output(path)) return internal::join_uri(path, "_pca_model.parquet");
+  return without_parquet_extension(path) + ".pca-model.parquet";
 }
 
 PcaReducer::PcaReducer(const std::string& output, int feature_dim)
     : output_(output), features_(feature_dim) {
-  const fs::path path = without_trailing_slash(output);
-  std::string name = ".";
-  name += path.filename().string();
-  name += ".unreduced-" + std::to_string(getpid());
-  // The same kind of output as the final one: a file keeps the .parquet ending, a folder not.
-  if (is_file_output(path)) name += ".parquet";
-  staging_ = (path.parent_path() / name).string();
+  // featurize stages only single-file outputs here (a folder output stages in OUTPUT/_unreduced),
+  // so the staging output is a .parquet file too, hidden beside the output.
+  const std::string folder = folder_of(output);
+  staging_ = folder + "." + output.substr(folder.size()) + ".unreduced-" +
+             std::to_string(getpid()) + std::string(kParquetExtension);
 }
 
 PcaReducer::~PcaReducer() {
-  std::error_code ignored;
-  fs::remove_all(staging_, ignored);
+  try {
+    internal::remove_file(staging_);
+  } catch (const JobError&) {
+    // A staging file that cannot be removed is hidden from readers; the job's outcome stands.
+  }
 }
 
 void PcaReducer::finish(const FeaturizeOptions& options, Summary& summary) {
@@ -168,8 +173,8 @@ void publish_with_pca(const PcaAccumulator* statistics, const std::string& stagi
   summary.pca_model =
       options.pca_model.empty() ? default_pca_model_path(options.output) : options.pca_model;
   // The default model path is inside a folder output, which its writer has not created yet.
-  std::error_code ignored;
-  fs::create_directories(fs::path(summary.pca_model).parent_path(), ignored);
+  const std::string model_folder = folder_of(summary.pca_model);
+  if (!model_folder.empty()) internal::make_folder(model_folder);
   model.save(summary.pca_model);
   summary.files = add_pca_column(staging, model, options.output, options.rows_per_file);
   summary.pca_k = model.k();

@@ -1,34 +1,29 @@
 // read_rows (include/pomona/table.h).
 #include <arrow/array.h>
-#include <arrow/io/file.h>
 #include <arrow/record_batch.h>
 #include <parquet/arrow/reader.h>
 
-#include <algorithm>
-#include <filesystem>
-
 #include "io/arrow_status.h"
+#include "io/filesystem.h"
 #include "pomona/error.h"
 #include "pomona/table.h"
 
 namespace pomona {
 namespace {
 
-namespace fs = std::filesystem;
-
-[[noreturn]] void throw_read_error(const fs::path& file, const std::string& reason) {
-  throw JobError(ExitCode::kInputOutput, "cannot read " + file.string() + ": " + reason);
+[[noreturn]] void throw_read_error(const std::string& file, const std::string& reason) {
+  throw JobError(ExitCode::kInputOutput, "cannot read " + file + ": " + reason);
 }
 
 template <typename T>
-T check(arrow::Result<T> result, const fs::path& file) {
+T check(arrow::Result<T> result, const std::string& file) {
   if (!result.ok()) throw_read_error(file, internal::reason_of(result.status()));
   return std::move(result).ValueUnsafe();
 }
 
 template <typename ArrayType>
 std::shared_ptr<ArrayType> column(const arrow::RecordBatch& batch, const std::string& name,
-                                  const fs::path& file) {
+                                  const std::string& file) {
   const std::shared_ptr<arrow::Array> array = batch.GetColumnByName(name);
   if (array == nullptr) throw_read_error(file, "no column '" + name + "'");
   auto typed = std::dynamic_pointer_cast<ArrayType>(array);
@@ -38,7 +33,7 @@ std::shared_ptr<ArrayType> column(const arrow::RecordBatch& batch, const std::st
   return typed;
 }
 
-void append_rows_of_batch(const arrow::RecordBatch& batch, const fs::path& file,
+void append_rows_of_batch(const arrow::RecordBatch& batch, const std::string& file,
                           std::vector<FeatureRow>& rows) {
   const auto paths = column<arrow::StringArray>(batch, "path", file);
   const auto labels = column<arrow::StringArray>(batch, "label", file);
@@ -68,9 +63,9 @@ void append_rows_of_batch(const arrow::RecordBatch& batch, const fs::path& file,
 
 // Streams the file in record batches of at most batch_rows rows, so memory holds one batch and
 // one row group, not a copy of the file.
-void read_batches_of_file(const fs::path& file, int64_t batch_rows,
+void read_batches_of_file(const std::string& file, int64_t batch_rows,
                           const std::function<void(std::vector<FeatureRow>&)>& consume) {
-  auto input = check(arrow::io::ReadableFile::Open(file.string()), file);
+  auto input = internal::open_input_file(file);
   // Arrow pre-buffers every row group of the file by default: read one group at a time instead.
   parquet::ArrowReaderProperties properties;
   properties.set_pre_buffer(false);
@@ -104,21 +99,17 @@ std::vector<FeatureRow> read_rows(const std::string& path) {
 
 void read_row_batches(const std::string& path, int64_t batch_rows,
                       const std::function<void(std::vector<FeatureRow>&)>& consume) {
-  std::vector<fs::path> files;
-  std::error_code error;
-  if (fs::is_directory(path, error)) {
-    for (fs::directory_iterator it(path, error), end; !error && it != end; it.increment(error)) {
-      const std::string name = it->path().filename().string();
+  std::vector<std::string> files;
+  if (internal::is_folder(path)) {
+    for (const std::string& name : internal::file_names_in(path)) {
       if (name.front() != '.' && name.front() != '_' && name.ends_with(".parquet")) {
-        files.push_back(it->path());
+        files.push_back(internal::join_uri(path, name));
       }
     }
-    if (error) throw_read_error(path, error.message());
-    std::sort(files.begin(), files.end());
   } else {
     files.push_back(path);
   }
-  for (const fs::path& file : files) read_batches_of_file(file, batch_rows, consume);
+  for (const std::string& file : files) read_batches_of_file(file, batch_rows, consume);
 }
 
 }  // namespace pomona

@@ -1,15 +1,12 @@
 // ResumableOutput (include/pomona/table.h): part files plus a manifest replaced after each one.
+// The same protocol on local disks and S3: a file replaced atomically (io/filesystem.h) is all
+// it needs, so the manifest, written after each part, is the commit point on both.
 #include <arrow/array.h>
-#include <arrow/io/file.h>
 #include <arrow/table.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/schema.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <unordered_set>
@@ -22,7 +19,8 @@
 namespace pomona {
 namespace {
 
-namespace fs = std::filesystem;
+using internal::join_uri;
+using internal::remove_file;
 using internal::throw_output_error;
 
 constexpr char kSuccessName[] = "_SUCCESS";
@@ -32,17 +30,16 @@ struct ManifestPart {
   int64_t rows = 0;
 };
 
-[[noreturn]] void throw_not_resumable(const fs::path& file, const std::string& reason) {
+[[noreturn]] void throw_not_resumable(const std::string& file, const std::string& reason) {
   throw JobError(ExitCode::kConfiguration,
-                 file.string() + " " + reason + ": pass --overwrite to start this output afresh");
+                 file + " " + reason + ": pass --overwrite to start this output afresh");
 }
 
-std::vector<ManifestPart> read_manifest(const fs::path& path) {
+std::vector<ManifestPart> read_manifest(const std::string& path) {
   std::vector<ManifestPart> parts;
-  std::error_code error;
-  if (!fs::exists(path, error)) return parts;
-  std::ifstream in(path);
-  if (!in) throw_output_error("read", path, std::strerror(errno));
+  const std::optional<std::string> contents = internal::read_file_if_exists(path);
+  if (!contents) return parts;
+  std::istringstream in(*contents);
   static const std::regex kLine(R"re(\{"file": "(part-[0-9]+\.parquet)", "rows": ([0-9]+)\})re");
   std::smatch match;
   for (std::string line; std::getline(in, line);) {
@@ -54,38 +51,26 @@ std::vector<ManifestPart> read_manifest(const fs::path& path) {
   return parts;
 }
 
-// Replaces the manifest by rename, so that a reader sees the old or the new list, never half.
-void write_manifest(const fs::path& folder, const std::vector<ManifestPart>& parts) {
-  const fs::path path = folder / internal::kManifestName;
-  const fs::path temp = folder / internal::temp_name_of(path);
+// Replaces the manifest atomically, so that a reader sees the old or the new list, never half.
+void write_manifest(const std::string& folder, const std::vector<ManifestPart>& parts) {
   std::ostringstream text;
   for (const ManifestPart& part : parts) {
     text << "{\"file\": \"" << part.file << "\", \"rows\": " << part.rows << "}\n";
   }
-  const std::string bytes = text.str();
-  FILE* file = std::fopen(temp.c_str(), "wb");
-  if (file == nullptr) throw_output_error("write", path, std::strerror(errno));
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size() &&
-                       std::fflush(file) == 0 && fsync(fileno(file)) == 0;
-  const std::string reason = std::strerror(errno);
-  std::fclose(file);
-  if (!written) throw_output_error("write", path, reason);
-  std::error_code error;
-  fs::rename(temp, path, error);
-  if (error) throw_output_error("publish", path, error.message());
-  // The rename of the part file this line lists and of the manifest, durable together.
+  internal::write_file_atomically(join_uri(folder, internal::kManifestName), text.str());
+  // The publication of the part file this line lists and of the manifest, durable together.
   internal::sync_folder(folder);
 }
 
 template <typename T>
-T check_read(arrow::Result<T> result, const fs::path& file) {
+T check_read(arrow::Result<T> result, const std::string& file) {
   if (!result.ok()) throw_output_error("read", file, internal::reason_of(result.status()));
   return std::move(result).ValueUnsafe();
 }
 
 // The identity columns of one part file, without its features.
-void read_committed_inputs(const fs::path& file, std::vector<CommittedInput>& inputs) {
-  auto input = check_read(arrow::io::ReadableFile::Open(file.string()), file);
+void read_committed_inputs(const std::string& file, std::vector<CommittedInput>& inputs) {
+  auto input = internal::open_input_file(file);
   auto reader = check_read(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), file);
   std::vector<int> leaves;
   for (const char* name : {"path", "error", "size", "mtime"}) {
@@ -114,41 +99,33 @@ void read_committed_inputs(const fs::path& file, std::vector<CommittedInput>& in
   }
 }
 
-void remove_file(const fs::path& path) {
-  std::error_code error;
-  fs::remove(path, error);
-  if (error) throw_output_error("remove", path, error.message());
-}
-
 // The part files committed so far, and where the manifest listing them lives.
 struct Manifest {
-  fs::path folder;
+  std::string folder;
   std::vector<ManifestPart> parts;
 };
 
 class FolderOutput : public ResumableOutput {
  public:
-  FolderOutput(fs::path folder, const WriterOptions& options, bool overwrite)
+  FolderOutput(std::string folder, const WriterOptions& options, bool overwrite)
       : folder_(std::move(folder)),
         options_(options),
-        manifest_(std::make_shared<Manifest>(Manifest{.folder = folder_})) {
+        manifest_(std::make_shared<Manifest>(Manifest{.folder = folder_, .parts = {}})) {
     options_.input_identity = true;
-    std::error_code error;
-    fs::create_directories(folder_, error);
-    if (error) throw_output_error("create output folder", folder_, error.message());
+    internal::make_folder(folder_);
     // First, so that the folder stops counting as complete before anything in it changes.
-    remove_file(folder_ / kSuccessName);
+    remove_file(join_uri(folder_, kSuccessName));
     if (overwrite) {
-      remove_file(folder_ / internal::kManifestName);
+      remove_file(join_uri(folder_, internal::kManifestName));
     } else {
-      manifest_->parts = read_manifest(folder_ / internal::kManifestName);
+      manifest_->parts = read_manifest(join_uri(folder_, internal::kManifestName));
     }
     remove_leftovers();
     // Row counts from the files themselves: a run killed while rewriting a part (drop_rows_of)
     // leaves a manifest with its old count.
     for (ManifestPart& part : manifest_->parts) {
       const size_t before = committed_.size();
-      read_committed_inputs(folder_ / part.file, committed_);
+      read_committed_inputs(join_uri(folder_, part.file), committed_);
       part.rows = static_cast<int64_t>(committed_.size() - before);
     }
   }
@@ -167,7 +144,7 @@ class FolderOutput : public ResumableOutput {
       const bool touched = std::any_of(part_begin, part_end, is_dropped);
       std::remove_copy_if(part_begin, part_end, std::back_inserter(kept_inputs), is_dropped);
       part_begin = part_end;
-      if (touched) part.rows = rewrite_without(folder_ / part.file, dropped);
+      if (touched) part.rows = rewrite_without(join_uri(folder_, part.file), dropped);
       if (part.rows > 0) {
         kept_parts.push_back(part);
         continue;
@@ -176,7 +153,7 @@ class FolderOutput : public ResumableOutput {
       std::vector<ManifestPart> listed = kept_parts;
       listed.insert(listed.end(), manifest_->parts.begin() + i + 1, manifest_->parts.end());
       write_manifest(folder_, listed);
-      remove_file(folder_ / part.file);
+      remove_file(join_uri(folder_, part.file));
     }
     manifest_->parts = std::move(kept_parts);
     committed_ = std::move(kept_inputs);
@@ -192,8 +169,8 @@ class FolderOutput : public ResumableOutput {
     internal::PartNumbering numbering{
         .first_index = first_index,
         .on_published =
-            [manifest = manifest_](const fs::path& part, int64_t rows) {
-              manifest->parts.push_back({part.filename().string(), rows});
+            [manifest = manifest_](const std::string& part, int64_t rows) {
+              manifest->parts.push_back({internal::file_name_of(part), rows});
               write_manifest(manifest->folder, manifest->parts);
             },
         .publish_empty = manifest_->parts.empty()};
@@ -206,23 +183,18 @@ class FolderOutput : public ResumableOutput {
   void remove_leftovers() {
     std::unordered_set<std::string> listed;
     for (const ManifestPart& part : manifest_->parts) listed.insert(part.file);
-    std::vector<fs::path> leftovers;
-    std::error_code error;
-    for (fs::directory_iterator it(folder_, error), end; !error && it != end; it.increment(error)) {
-      const std::string name = it->path().filename().string();
+    for (const std::string& name : internal::file_names_in(folder_)) {
       if ((internal::part_file_index(name) && !listed.contains(name)) ||
           internal::is_temp_name(name)) {
-        leftovers.push_back(it->path());
+        remove_file(join_uri(folder_, name));
       }
     }
-    if (error) throw_output_error("read output folder", folder_, error.message());
-    for (const fs::path& leftover : leftovers) remove_file(leftover);
   }
 
   // Replaces part by a copy without the rows of `dropped`; returns the rows kept (0: nothing
   // written, the caller removes the part).
-  int64_t rewrite_without(const fs::path& part, const std::unordered_set<std::string>& dropped) {
-    std::vector<FeatureRow> rows = read_rows(part.string());
+  int64_t rewrite_without(const std::string& part, const std::unordered_set<std::string>& dropped) {
+    std::vector<FeatureRow> rows = read_rows(part);
     std::erase_if(rows, [&](const FeatureRow& row) { return dropped.contains(row.path); });
     if (rows.empty()) return 0;
     internal::PartFile file(part, row_schema(options_), options_);
@@ -231,7 +203,7 @@ class FolderOutput : public ResumableOutput {
     return static_cast<int64_t>(rows.size());
   }
 
-  fs::path folder_;
+  std::string folder_;
   WriterOptions options_;
   std::shared_ptr<Manifest> manifest_;
   std::vector<CommittedInput> committed_;

@@ -1,8 +1,4 @@
-// RowWriter (include/pomona/table.h): Parquet files published by rename.
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
+// RowWriter (include/pomona/table.h): Parquet files published atomically, locally or on S3.
 #include <limits>
 
 #include "part_file.h"
@@ -14,14 +10,12 @@ namespace pomona {
 namespace internal {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr char kSuccessName[] = "_SUCCESS";
 
 class ParquetRowWriter : public RowWriter {
  public:
   // Single-file output: folder is empty and every row goes to file_path.
-  ParquetRowWriter(fs::path folder, fs::path file_path, const WriterOptions& options,
+  ParquetRowWriter(std::string folder, std::string file_path, const WriterOptions& options,
                    PartNumbering numbering)
       : folder_(std::move(folder)),
         file_path_(std::move(file_path)),
@@ -47,9 +41,10 @@ class ParquetRowWriter : public RowWriter {
     }
     current_.reset();
     if (!folder_.empty()) {
-      const fs::path success = folder_ / kSuccessName;
-      if (!std::ofstream(success)) throw_output_error("write", success, std::strerror(errno));
-      published_.push_back(success.string());
+      // Last: the commit point that readers honouring _SUCCESS wait for.
+      const std::string success = join_uri(folder_, kSuccessName);
+      write_file_atomically(success, "");
+      published_.push_back(success);
     }
     return published_;
   }
@@ -62,21 +57,22 @@ class ParquetRowWriter : public RowWriter {
 
  private:
   void open_next_part() {
-    const fs::path path = folder_.empty() ? file_path_ : folder_ / part_file_name(next_index_);
+    const std::string path =
+        folder_.empty() ? file_path_ : join_uri(folder_, part_file_name(next_index_));
     current_ = std::make_unique<PartFile>(path, schema_, options_);
     ++next_index_;
   }
 
   void publish_current_part() {
     const int64_t rows = current_->rows();
-    const fs::path& path = current_->publish();
-    published_.push_back(path.string());
+    const std::string& path = current_->publish();
+    published_.push_back(path);
     if (numbering_.on_published) numbering_.on_published(path, rows);
     current_.reset();
   }
 
-  fs::path folder_;
-  fs::path file_path_;
+  std::string folder_;
+  std::string file_path_;
   WriterOptions options_;
   std::shared_ptr<arrow::Schema> schema_;
   int64_t rows_per_file_;
@@ -89,54 +85,38 @@ class ParquetRowWriter : public RowWriter {
 // Makes folder ready for a new result: created if missing; a previous result in it (_SUCCESS
 // first, so it stops counting as complete, then its manifest and part files) removed; other files
 // left alone.
-void prepare_output_folder(const fs::path& folder) {
-  std::error_code error;
-  fs::create_directories(folder, error);
-  if (error) throw_output_error("create output folder", folder, error.message());
-  for (const char* name : {kSuccessName, kManifestName}) {
-    fs::remove(folder / name, error);
-    if (error) throw_output_error("remove", folder / name, error.message());
-  }
-  std::vector<fs::path> previous_parts;
-  for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
-    if (part_file_index(it->path().filename().string())) previous_parts.push_back(it->path());
-  }
-  if (error) throw_output_error("read output folder", folder, error.message());
-  for (const fs::path& part : previous_parts) {
-    fs::remove(part, error);
-    if (error) throw_output_error("remove", part, error.message());
+void prepare_output_folder(const std::string& folder) {
+  make_folder(folder);
+  for (const char* name : {kSuccessName, kManifestName}) remove_file(join_uri(folder, name));
+  for (const std::string& name : file_names_in(folder)) {
+    if (part_file_index(name)) remove_file(join_uri(folder, name));
   }
 }
 
 }  // namespace
 
-std::unique_ptr<RowWriter> open_folder_writer(const fs::path& folder, const WriterOptions& options,
+std::unique_ptr<RowWriter> open_folder_writer(const std::string& folder,
+                                              const WriterOptions& options,
                                               PartNumbering numbering) {
-  return std::make_unique<ParquetRowWriter>(folder, fs::path(), options, std::move(numbering));
+  return std::make_unique<ParquetRowWriter>(folder, "", options, std::move(numbering));
 }
 
 }  // namespace internal
 
 bool is_single_file_output(const std::string& output) {
-  const std::filesystem::path path(output);
-  std::error_code ignored;
   // Spark names its output folders "x.parquet"; an existing folder stays a folder.
-  return path.extension() == ".parquet" && !std::filesystem::is_directory(path, ignored);
+  return output.ends_with(".parquet") && !internal::is_folder(output);
 }
 
 std::unique_ptr<RowWriter> RowWriter::open(const std::string& output,
                                            const WriterOptions& options) {
-  namespace fs = std::filesystem;
-  const fs::path path(output);
   if (!is_single_file_output(output)) {
-    internal::prepare_output_folder(path);
-    return internal::open_folder_writer(path, options, {});
+    internal::prepare_output_folder(output);
+    return internal::open_folder_writer(output, options, {});
   }
-  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::error_code error;
-  fs::create_directories(parent, error);
-  if (error) internal::throw_output_error("create output folder", parent, error.message());
-  return std::make_unique<internal::ParquetRowWriter>(fs::path(), path, options,
+  const size_t slash = output.rfind('/');
+  internal::make_folder(slash == std::string::npos ? "." : output.substr(0, slash + 1));
+  return std::make_unique<internal::ParquetRowWriter>("", output, options,
                                                       internal::PartNumbering{});
 }
 

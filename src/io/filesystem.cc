@@ -1,0 +1,328 @@
+// The filesystem abstraction (io/filesystem.h) and S3 configuration (include/pomona/io.h).
+#include "io/filesystem.h"
+
+#include <arrow/filesystem/localfs.h>
+#include <arrow/io/file.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <random>
+
+#include "io/arrow_status.h"
+#include "pomona/error.h"
+
+namespace pomona {
+namespace internal {
+namespace {
+
+constexpr std::string_view kS3Scheme = "s3://";
+constexpr std::string_view kFileScheme = "file://";
+constexpr std::string_view kTempInfix = ".tmp-";
+
+std::atomic<int64_t> retries_so_far{0};
+
+// The process's S3 settings and its one S3FileSystem, made on first use.
+struct S3State {
+  std::mutex mutex;
+  S3Options options;
+  std::shared_ptr<arrow::fs::FileSystem> fs;
+};
+
+S3State& s3_state() {
+  static S3State state;
+  return state;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+std::shared_ptr<arrow::fs::FileSystem> s3_filesystem() {
+  S3State& state = s3_state();
+  std::lock_guard lock(state.mutex);
+  if (state.fs) return state.fs;
+  if (!state.options.profile.empty()) {
+    // Read by the AWS SDK's credential chain and region lookup when the filesystem is made.
+    setenv("AWS_PROFILE", state.options.profile.c_str(), 1);
+  }
+  auto fs = arrow::fs::S3FileSystem::Make(arrow_s3_options(state.options));
+  if (!fs.ok()) {
+    throw JobError(ExitCode::kInputOutput, "cannot connect to S3: " + reason_of(fs.status()));
+  }
+  state.fs = *fs;
+  return state.fs;
+}
+
+void check(const arrow::Status& status, const std::string& action, const std::string& uri) {
+  if (!status.ok()) {
+    throw JobError(ExitCode::kInputOutput,
+                   "cannot " + action + " " + uri + ": " + reason_of(status));
+  }
+}
+
+template <typename T>
+T check(arrow::Result<T> result, const std::string& action, const std::string& uri) {
+  check(result.status(), action, uri);
+  return std::move(result).ValueUnsafe();
+}
+
+std::string parent_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+std::string name_of(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+}  // namespace
+
+Location locate(const std::string& uri) {
+  if (is_s3_uri(uri)) {
+    std::string path = uri.substr(kS3Scheme.size());
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    if (path.empty() || path.front() == '/') {
+      throw JobError(ExitCode::kConfiguration, "bad S3 URI " + uri + ": write s3://bucket/prefix");
+    }
+    return Location{s3_filesystem(), std::move(path), true};
+  }
+  static const auto local = std::make_shared<arrow::fs::LocalFileSystem>();
+  std::string path = uri.starts_with(kFileScheme) ? uri.substr(kFileScheme.size()) : uri;
+  return Location{local, std::move(path), false};
+}
+
+std::string join_uri(std::string_view folder, std::string_view name) {
+  std::string joined(folder);
+  if (!joined.empty() && joined.back() != '/') joined += '/';
+  joined += name;
+  return joined;
+}
+
+void initialize_s3() {
+  static std::once_flag once;
+  static arrow::Status status;
+  std::call_once(once, [] {
+    arrow::fs::S3GlobalOptions global = arrow::fs::S3GlobalOptions::Defaults();
+    global.install_sigpipe_handler = true;  // a dropped connection must not kill the process
+    status = arrow::fs::InitializeS3(global);
+  });
+  if (!status.ok()) {
+    throw JobError(ExitCode::kInputOutput, "cannot initialise S3: " + reason_of(status));
+  }
+}
+
+arrow::fs::S3Options arrow_s3_options(const S3Options& options) {
+  // The AWS SDK must be up before its credential providers are made.
+  initialize_s3();
+  arrow::fs::S3Options s3 =
+      options.anonymous ? arrow::fs::S3Options::Anonymous() : arrow::fs::S3Options::Defaults();
+  s3.region = options.region;
+  if (s3.region.empty()) s3.region = env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", ""));
+  std::string endpoint = options.endpoint;
+  if (endpoint.empty()) endpoint = env_or("AWS_ENDPOINT_URL_S3", env_or("AWS_ENDPOINT_URL", ""));
+  for (const char* scheme : {"http", "https"}) {
+    const std::string prefix = std::string(scheme) + "://";
+    if (endpoint.starts_with(prefix)) {
+      s3.scheme = scheme;
+      endpoint = endpoint.substr(prefix.size());
+    }
+  }
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  s3.endpoint_override = endpoint;
+  s3.connect_timeout = options.connect_timeout_s;
+  s3.request_timeout = options.request_timeout_s;
+  s3.retry_strategy = std::make_shared<CountingRetryStrategy>(options.retries, retries_so_far);
+  return s3;
+}
+
+bool CountingRetryStrategy::ShouldRetry(const AWSErrorDetail& error, int64_t attempted_retries) {
+  if (!error.should_retry || attempted_retries >= max_retries_) return false;
+  retries_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+int64_t CountingRetryStrategy::CalculateDelayBeforeNextRetry(const AWSErrorDetail&,
+                                                             int64_t attempted_retries) {
+  const int64_t ceiling = attempted_retries >= 16
+                              ? kMaxDelayMs
+                              : std::min(kMaxDelayMs, kBaseDelayMs << attempted_retries);
+  thread_local std::minstd_rand random(std::random_device{}());
+  return std::uniform_int_distribution<int64_t>(0, ceiling)(random);
+}
+
+std::string temp_name_of(std::string_view final_name) {
+  std::string name = ".";
+  name += name_of(final_name);
+  name += kTempInfix;
+  name += std::to_string(getpid());
+  return name;
+}
+
+bool is_temp_name(const std::string& name) {
+  const size_t infix = name.rfind(kTempInfix);
+  return name.starts_with(".") && infix != std::string::npos &&
+         infix + kTempInfix.size() < name.size() &&
+         name.find_first_not_of("0123456789", infix + kTempInfix.size()) == std::string::npos;
+}
+
+AtomicFile::AtomicFile(std::string uri) : uri_(std::move(uri)), location_(locate(uri_)) {
+  if (location_.is_s3) {
+    stream_ = check(location_.fs->OpenOutputStream(location_.path), "create", uri_);
+    return;
+  }
+  temp_path_ = parent_of(location_.path) + temp_name_of(location_.path);
+  local_stream_ = check(arrow::io::FileOutputStream::Open(temp_path_), "create", uri_);
+  stream_ = local_stream_;
+}
+
+AtomicFile::~AtomicFile() {
+  if (published_) return;
+  (void)stream_->Abort();
+  if (!location_.is_s3) {
+    std::error_code ignored;
+    std::filesystem::remove(temp_path_, ignored);
+  }
+}
+
+void AtomicFile::publish() {
+  if (location_.is_s3) {
+    check(stream_->Close(), "write", uri_);
+    published_ = true;
+    return;
+  }
+  // Without fsync a crash after the rename could leave a published file with missing bytes.
+  if (fsync(local_stream_->file_descriptor()) != 0) {
+    throw JobError(ExitCode::kInputOutput, "cannot write " + uri_ + ": " + std::strerror(errno));
+  }
+  check(stream_->Close(), "write", uri_);
+  std::error_code error;
+  std::filesystem::rename(temp_path_, location_.path, error);
+  if (error) {
+    throw JobError(ExitCode::kInputOutput, "cannot publish " + uri_ + ": " + error.message());
+  }
+  published_ = true;
+}
+
+void write_file_atomically(const std::string& uri, std::string_view contents) {
+  AtomicFile file(uri);
+  check(file.stream()->Write(contents.data(), static_cast<int64_t>(contents.size())), "write", uri);
+  file.publish();
+}
+
+std::optional<std::string> read_file_if_exists(const std::string& uri) {
+  const Location location = locate(uri);
+  const arrow::fs::FileInfo info = check(location.fs->GetFileInfo(location.path), "read", uri);
+  if (info.type() == arrow::fs::FileType::NotFound) return std::nullopt;
+  auto file = check(location.fs->OpenInputFile(info), "read", uri);
+  const int64_t size = check(file->GetSize(), "read", uri);
+  std::string contents(size, '\0');
+  const int64_t read = check(file->ReadAt(0, size, contents.data()), "read", uri);
+  contents.resize(read);
+  return contents;
+}
+
+std::shared_ptr<arrow::io::RandomAccessFile> open_input_file(const std::string& uri) {
+  const Location location = locate(uri);
+  return check(location.fs->OpenInputFile(location.path), "read", uri);
+}
+
+bool is_folder(const std::string& uri) {
+  const Location location = locate(uri);
+  auto info = location.fs->GetFileInfo(location.path);
+  return info.ok() && info->IsDirectory();
+}
+
+void check_bucket_exists(const Location& location, const std::string& uri) {
+  const std::string bucket = location.path.substr(0, location.path.find('/'));
+  const arrow::fs::FileInfo info = check(location.fs->GetFileInfo(bucket), "reach", uri);
+  if (info.type() == arrow::fs::FileType::NotFound) {
+    throw JobError(ExitCode::kInputOutput,
+                   "no such bucket '" + bucket + "' for " + uri +
+                       ": check the bucket name, --s3-endpoint and --s3-region");
+  }
+}
+
+void make_folder(const std::string& uri) {
+  const Location location = locate(uri);
+  if (location.is_s3) {
+    // S3 needs no folders, but a missing bucket must stop the job now, not at the first upload.
+    check_bucket_exists(location, uri);
+    return;
+  }
+  std::error_code error;
+  std::filesystem::create_directories(location.path, error);
+  if (error) {
+    throw JobError(ExitCode::kInputOutput,
+                   "cannot create output folder " + uri + ": " + error.message());
+  }
+}
+
+std::vector<std::string> file_names_in(const std::string& folder) {
+  const Location location = locate(folder);
+  arrow::fs::FileSelector selector;
+  selector.base_dir = location.path;
+  selector.allow_not_found = true;
+  const auto entries = check(location.fs->GetFileInfo(selector), "read folder", folder);
+  std::vector<std::string> names;
+  for (const arrow::fs::FileInfo& entry : entries) {
+    if (entry.IsFile()) names.push_back(entry.base_name());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void remove_file(const std::string& uri) {
+  const Location location = locate(uri);
+  if (!location.is_s3) {
+    std::error_code error;
+    std::filesystem::remove(location.path, error);
+    if (error)
+      throw JobError(ExitCode::kInputOutput, "cannot remove " + uri + ": " + error.message());
+    return;
+  }
+  const arrow::fs::FileInfo info = check(location.fs->GetFileInfo(location.path), "remove", uri);
+  if (info.type() != arrow::fs::FileType::NotFound) {
+    check(location.fs->DeleteFile(location.path), "remove", uri);
+  }
+}
+
+void sync_folder(const std::string& uri) {
+  const Location location = locate(uri);
+  if (location.is_s3) return;
+  const int fd = ::open(location.path.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0 || fsync(fd) != 0) {
+    const std::string reason = std::strerror(errno);
+    if (fd >= 0) close(fd);
+    throw JobError(ExitCode::kInputOutput, "cannot sync " + uri + ": " + reason);
+  }
+  close(fd);
+}
+
+}  // namespace internal
+
+void configure_s3(const S3Options& options) {
+  internal::S3State& state = internal::s3_state();
+  std::lock_guard lock(state.mutex);
+  state.options = options;
+}
+
+bool is_s3_uri(std::string_view uri) { return uri.starts_with(internal::kS3Scheme); }
+
+int64_t s3_retry_count() { return internal::retries_so_far.load(std::memory_order_relaxed); }
+
+void finalize_s3() {
+  internal::S3State& state = internal::s3_state();
+  std::lock_guard lock(state.mutex);
+  state.fs.reset();
+  if (arrow::fs::IsS3Initialized()) (void)arrow::fs::FinalizeS3();
+}
+
+}  // namespace pomona

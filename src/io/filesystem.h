@@ -1,0 +1,117 @@
+// The one filesystem abstraction of Pomona, for io/, table/ and pca/: a URI (plain path,
+// file://, s3://) resolved to an arrow::fs::FileSystem and a path in it, plus the few file
+// operations the commit protocol needs, each with the right guarantee on each store.
+#pragma once
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/filesystem/s3fs.h>
+#include <arrow/io/interfaces.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pomona/io.h"
+
+namespace arrow::io {
+class FileOutputStream;
+}
+
+namespace pomona::internal {
+
+// A file or folder named by a URI, on the filesystem that holds it.
+struct Location {
+  std::shared_ptr<arrow::fs::FileSystem> fs;
+  std::string path;  // in fs: a local path, or "bucket/key" for s3://bucket/key
+  bool is_s3 = false;
+};
+
+// Resolves uri. Plain paths and file:// URIs are local; s3://bucket[/key] goes to the process's
+// S3FileSystem (configure_s3), made on first use. Throws JobError(kConfiguration) for an s3://
+// URI without a bucket, JobError(kInputOutput) when S3 cannot be initialised.
+Location locate(const std::string& uri);
+
+// folder + "/" + name, without doubling a trailing slash.
+std::string join_uri(std::string_view folder, std::string_view name);
+
+// The Arrow options configure_s3 leads to, with the environment read now (exposed for tests).
+// Initialises the AWS SDK (finalize_s3 before exit).
+arrow::fs::S3Options arrow_s3_options(const S3Options& options);
+
+// Retries requests the AWS SDK marks retryable (throttling, 5xx, dropped connections) up to
+// max_retries times, after a delay drawn uniformly from [0, min(cap, base * 2^attempt)] ("full
+// jitter", so clients throttled together do not retry together), and counts the retries.
+class CountingRetryStrategy : public arrow::fs::S3RetryStrategy {
+ public:
+  static constexpr int64_t kBaseDelayMs = 50;
+  static constexpr int64_t kMaxDelayMs = 5'000;
+
+  CountingRetryStrategy(int max_retries, std::atomic<int64_t>& retries)
+      : max_retries_(max_retries), retries_(retries) {}
+  bool ShouldRetry(const AWSErrorDetail& error, int64_t attempted_retries) override;
+  int64_t CalculateDelayBeforeNextRetry(const AWSErrorDetail& error,
+                                        int64_t attempted_retries) override;
+
+ private:
+  const int max_retries_;
+  std::atomic<int64_t>& retries_;
+};
+
+// ".<name>.tmp-<pid>": hidden from readers, and distinct per process.
+std::string temp_name_of(std::string_view final_name);
+// Whether name is a temp name temp_name_of gave for some process.
+bool is_temp_name(const std::string& name);
+
+// An output file that exists under its final name only once complete. A local file is written
+// under a hidden temp name beside it, fsynced and renamed; an S3 object is uploaded to its final
+// key, which S3 shows only when the upload completes (no rename, which S3 does by copying).
+// Destroyed unpublished, it removes the temp file or aborts the upload: nothing is left.
+class AtomicFile {
+ public:
+  // Throws JobError(kInputOutput) "cannot create URI: reason".
+  explicit AtomicFile(std::string uri);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  const std::shared_ptr<arrow::io::OutputStream>& stream() const { return stream_; }
+  // Makes the bytes durable and visible under the final name (replacing a file of that name).
+  // Throws JobError(kInputOutput) naming the file.
+  void publish();
+
+ private:
+  std::string uri_;
+  Location location_;
+  std::string temp_path_;  // local only
+  std::shared_ptr<arrow::io::FileOutputStream> local_stream_;
+  std::shared_ptr<arrow::io::OutputStream> stream_;
+  bool published_ = false;
+};
+
+// Writes contents to uri through an AtomicFile.
+void write_file_atomically(const std::string& uri, std::string_view contents);
+// The whole contents of uri, or nullopt when it does not exist. Throws JobError(kInputOutput).
+std::optional<std::string> read_file_if_exists(const std::string& uri);
+// Opens uri for random access (Parquet readers). Throws JobError(kInputOutput) "cannot read".
+std::shared_ptr<arrow::io::RandomAccessFile> open_input_file(const std::string& uri);
+// Whether uri is a folder (on S3: a prefix with objects below it).
+bool is_folder(const std::string& uri);
+// Throws JobError(kInputOutput) "no such bucket" when the bucket of an S3 location does not
+// exist, or the S3 error (bad credentials, access denied) when it cannot be checked.
+void check_bucket_exists(const Location& location, const std::string& uri);
+// Makes sure files can be written under folder: local folders are created; S3 needs no folders,
+// but its bucket is checked (check_bucket_exists). Throws JobError(kInputOutput) naming folder.
+void make_folder(const std::string& uri);
+// The names of the files directly in folder, sorted. Throws JobError(kInputOutput).
+std::vector<std::string> file_names_in(const std::string& folder);
+// Removes a file; a missing one is fine. Throws JobError(kInputOutput) naming it.
+void remove_file(const std::string& uri);
+// Local folders: makes names created, renamed or removed in it survive a power cut. S3: nothing
+// to do (a completed upload is durable).
+void sync_folder(const std::string& uri);
+
+}  // namespace pomona::internal

@@ -1,0 +1,167 @@
+#include "read_ahead.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "io/temp_folder_for_tests.h"
+
+namespace pomona {
+namespace {
+
+std::vector<ObjectInfo> inputs_of_size(int count, int64_t size) {
+  std::vector<ObjectInfo> inputs;
+  for (int i = 0; i < count; ++i)
+    inputs.push_back({.uri = "input-" + std::to_string(i), .size = size});
+  return inputs;
+}
+
+// Bytes naming the input, so that a test sees which input's bytes it was handed.
+std::vector<uint8_t> bytes_naming(const ObjectInfo& input) {
+  return std::vector<uint8_t>(input.uri.begin(), input.uri.end());
+}
+
+std::string text_of(const Result<std::vector<uint8_t>>& bytes) {
+  return std::string(bytes.value().begin(), bytes.value().end());
+}
+
+// A reader that counts the bytes it has started reading and the taker has not yet claimed, and
+// remembers the most ever outstanding. The taker counts an input as claimed just before take(),
+// before ReadAhead frees its room, so the count never exceeds what ReadAhead holds ahead.
+class OutstandingBytes {
+ public:
+  ReadAhead::Reader reader() {
+    return [this](const ObjectInfo& input) {
+      std::lock_guard lock(mutex_);
+      outstanding_ += input.size;
+      ++started_;
+      peak_ = std::max(peak_, outstanding_);
+      changed_.notify_all();
+      return Result<std::vector<uint8_t>>(bytes_naming(input));
+    };
+  }
+  void about_to_take(const ObjectInfo& input) {
+    std::lock_guard lock(mutex_);
+    outstanding_ -= input.size;
+  }
+  void wait_for_started(int count) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return started_ >= count; });
+  }
+  int started() {
+    std::lock_guard lock(mutex_);
+    return started_;
+  }
+  int64_t peak() {
+    std::lock_guard lock(mutex_);
+    return peak_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int64_t outstanding_ = 0;
+  int64_t peak_ = 0;
+  int started_ = 0;
+};
+
+TEST(ReadAhead, HandsOverEachInputsBytesWhateverOrderTheThreadsReadThem) {
+  const std::vector<ObjectInfo> inputs = inputs_of_size(50, 10);
+  ReadAhead read_ahead(inputs, 8, 1 << 20, [](const ObjectInfo& input) {
+    return Result<std::vector<uint8_t>>(bytes_naming(input));
+  });
+  for (int i = 0; i < 50; ++i) {
+    const Result<std::vector<uint8_t>> bytes = read_ahead.take(i);
+    ASSERT_TRUE(bytes.ok()) << i;
+    EXPECT_EQ(text_of(bytes), "input-" + std::to_string(i));
+  }
+}
+
+TEST(ReadAhead, NeverHoldsMoreBytesAheadThanItsBound) {
+  const std::vector<ObjectInfo> inputs = inputs_of_size(40, 100);
+  OutstandingBytes outstanding;
+  ReadAhead read_ahead(inputs, 4, 350, outstanding.reader());
+  // With nothing taken, 3 inputs fit in 350 bytes, a 4th would not.
+  outstanding.wait_for_started(3);
+  EXPECT_EQ(outstanding.started(), 3);
+  for (int i = 0; i < 40; ++i) {
+    outstanding.about_to_take(inputs[i]);
+    ASSERT_TRUE(read_ahead.take(i).ok()) << i;
+  }
+  EXPECT_EQ(outstanding.started(), 40);
+  EXPECT_LE(outstanding.peak(), 350);
+  EXPECT_GE(outstanding.peak(), 300);
+}
+
+TEST(ReadAhead, ReadsAnInputLargerThanTheBoundOnItsOwn) {
+  std::vector<ObjectInfo> inputs = inputs_of_size(3, 100);
+  inputs[1].size = 1000;
+  ReadAhead read_ahead(inputs, 2, 350, [](const ObjectInfo& input) {
+    return Result<std::vector<uint8_t>>(bytes_naming(input));
+  });
+  // take(1) would wait forever if the input larger than the bound were never claimed.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(text_of(read_ahead.take(i)), inputs[i].uri);
+}
+
+TEST(ReadAhead, AFailedReadIsAnErrorOfThatInputOnly) {
+  const testing::TempFolder folder;
+  const std::vector<ObjectInfo> inputs = {
+      {.uri = folder.write("a.jpg", "first"), .size = 5},
+      {.uri = folder / "missing.jpg", .size = 7},
+      {.uri = folder.write("c.jpg", "third"), .size = 5},
+  };
+  ReadAhead read_ahead(inputs, 2, 1 << 20);  // the real reader, read_bytes
+  EXPECT_EQ(text_of(read_ahead.take(0)), "first");
+  const Result<std::vector<uint8_t>> missing = read_ahead.take(1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().find(inputs[1].uri), std::string::npos) << missing.error();
+  EXPECT_EQ(text_of(read_ahead.take(2)), "third");
+}
+
+TEST(ReadAhead, CancelReleasesATakerWaitingOnAReadInProgress) {
+  const std::vector<ObjectInfo> inputs = inputs_of_size(4, 10);
+  std::promise<void> release_read;
+  std::shared_future<void> read_released = release_read.get_future().share();
+  std::promise<void> read_started;
+  ReadAhead read_ahead(inputs, 1, 1 << 20, [&](const ObjectInfo& input) {
+    if (input.uri == "input-1") {
+      read_started.set_value();
+      read_released.wait();  // a GET that hangs until the test lets it go
+    }
+    return Result<std::vector<uint8_t>>(bytes_naming(input));
+  });
+  ASSERT_TRUE(read_ahead.take(0).ok());
+  std::string stopped_error;
+  std::thread taker([&] {
+    const Result<std::vector<uint8_t>> bytes = read_ahead.take(1);
+    stopped_error = bytes.ok() ? "read" : bytes.error();
+  });
+  read_started.get_future().wait();
+  read_ahead.cancel();
+  taker.join();
+  EXPECT_EQ(stopped_error, "not read: the run was stopped");
+  EXPECT_EQ(read_ahead.take(3).ok(), false);  // never read: cancelled
+  release_read.set_value();
+}
+
+TEST(ReadAhead, DestroyedWithInputsNotTakenReturnsWithoutReadingThemAll) {
+  const std::vector<ObjectInfo> inputs = inputs_of_size(1000, 100);
+  OutstandingBytes outstanding;
+  {
+    ReadAhead read_ahead(inputs, 4, 500, outstanding.reader());
+    for (int i = 0; i < 3; ++i) {
+      outstanding.about_to_take(inputs[i]);
+      ASSERT_TRUE(read_ahead.take(i).ok());
+    }
+    // The threads now wait for room that will never be made: the destructor must wake them.
+    outstanding.wait_for_started(8);
+  }
+  EXPECT_EQ(outstanding.started(), 8);
+}
+
+}  // namespace
+}  // namespace pomona

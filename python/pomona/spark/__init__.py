@@ -7,6 +7,13 @@
     pomona.spark.transform(rows, pca).write.parquet("out/")
     pomona.spark.featurize_to_parquet(df, "out/")       # rows written by the Python workers
 
+S3 without an S3 connector in Spark (no hadoop-aws): the driver lists with Arrow, the executors
+read the objects and write the output through pomona.s3 (the same options as the pomona command):
+
+    s3 = pomona.spark.S3Options(endpoint="http://minio:9000")   # or S3Options(): AWS defaults
+    images = pomona.spark.list_images(spark, "s3://bucket/photos/", "*.jpg", s3)
+    pomona.spark.featurize_to_parquet(images, "s3://bucket/features/", content_col=None, s3=s3)
+
 All go through ``DataFrame.mapInArrow``: Arrow batches of at most
 ``spark.sql.execution.arrow.maxRecordsPerBatch`` rows reach the C++ core without copies, and each
 Python worker loads the network once (cached per process, reused by every later task, as Spark
@@ -15,20 +22,25 @@ same path on every executor, or be shipped with ``ship_weights=True`` (SparkCont
 """
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
+import json
 import os
 import pickle
-import re
-from typing import Callable, Iterator, Optional
+import uuid
+from typing import Callable, Iterator, List, Optional
 
 import pyarrow as pa
 import pyarrow.fs
 import pyarrow.parquet as pq
 
 import pomona
+import pomona.s3
+from pomona.s3 import S3Options
 
-__all__ = ["featurize", "featurizer", "featurize_to_parquet", "PCA", "transform", "projector",
-           "write_parquet", "hadoop_glob", "tune_for_images", "ROW_DDL"]
+__all__ = ["featurize", "featurizer", "featurize_to_parquet", "list_images", "PCA", "transform",
+           "projector", "write_parquet", "read_written", "hadoop_glob", "tune_for_images",
+           "ROW_DDL", "S3Options"]
 
 BatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
@@ -72,10 +84,11 @@ def _executor_path(path: str, shipped: bool) -> str:
     return path
 
 
-def featurizer(spark, path_col: str = "path", content_col: str = "content", *,
+def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "content", *,
                weights: Optional[str] = None, alpha: float = 1.0, size: int = 224,
                threads: Optional[int] = None, batch: int = 4, label_from: str = "parent",
-               ship_weights: bool = False) -> BatchFunction:
+               ship_weights: bool = False, s3: Optional[S3Options] = None,
+               io_threads: int = 8) -> BatchFunction:
     """The function featurize() maps over Arrow batches of (path, content) rows, for
     write_parquet(). Options as featurize()'s; resolves (and ships) the weights now."""
     weights_path = pomona.resolve_weights(weights, alpha, size)
@@ -83,21 +96,89 @@ def featurizer(spark, path_col: str = "path", content_col: str = "content", *,
         spark.sparkContext.addFile(weights_path)
     task_threads = int(threads or spark.conf.get("spark.task.cpus", "1"))
 
+    def featurize_contents(contents, paths) -> pa.RecordBatch:
+        return pomona.featurize_batch(
+            contents, paths=paths, weights=_executor_path(weights_path, ship_weights), alpha=alpha,
+            size=size, threads=task_threads, batch=batch, label_from=label_from)
+
     def featurize_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        local_weights = _executor_path(weights_path, ship_weights)
         for input_batch in batches:
-            yield pomona.featurize_batch(
-                input_batch.column(content_col), paths=input_batch.column(path_col),
-                weights=local_weights, alpha=alpha, size=size, threads=task_threads, batch=batch,
-                label_from=label_from)
+            yield featurize_contents(input_batch.column(content_col), input_batch.column(path_col))
 
-    return featurize_batches
+    def fetch_and_featurize_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        # The next batch's objects download while this one is featurized.
+        pending = None
+        for input_batch in batches:
+            fetching = _fetch_objects(input_batch.column(path_col).to_pylist(), s3, io_threads)
+            if pending is not None:
+                yield _featurize_fetched(*pending, featurize_contents)
+            pending = (input_batch.column(path_col), fetching)
+        if pending is not None:
+            yield _featurize_fetched(*pending, featurize_contents)
+
+    return featurize_batches if content_col else fetch_and_featurize_batches
 
 
-def featurize(df, path_col: str = "path", content_col: str = "content", **options):
+_fetch_pools: dict = {}
+
+
+def _fetch_objects(uris: List[str], s3: Optional[S3Options], io_threads: int):
+    """Futures of each object's bytes (or the OSError that reading it ended with, after the
+    retries), read with io_threads concurrent GETs shared by this Python worker's tasks."""
+    if io_threads not in _fetch_pools:
+        _fetch_pools[io_threads] = concurrent.futures.ThreadPoolExecutor(io_threads)
+
+    def read(uri: str):
+        try:
+            filesystem, path = pomona.s3.filesystem_for(uri, s3)
+            with filesystem.open_input_stream(path, compression=None) as stream:
+                return stream.readall()
+        except OSError as error:
+            return error
+
+    return [_fetch_pools[io_threads].submit(read, uri) for uri in uris]
+
+
+def _featurize_fetched(paths: pa.Array, fetching, featurize_contents) -> pa.RecordBatch:
+    """Rows for the fetched objects; one that could not be read is an error row saying why."""
+    contents = [future.result() for future in fetching]
+    failed = {i: f"cannot read {paths[i].as_py()}: {' '.join(str(content).split())}"
+              for i, content in enumerate(contents) if isinstance(content, OSError)}
+    # An unread object goes in empty, for the label and a row in its place; its error replaced.
+    rows = featurize_contents(
+        pa.array([b"" if i in failed else content for i, content in enumerate(contents)],
+                 pa.binary()), paths)
+    if not failed:
+        return rows
+    errors = [failed.get(i, error) for i, error in enumerate(rows.column("error").to_pylist())]
+    return pa.RecordBatch.from_arrays(rows.columns[:3] + [pa.array(errors, pa.string())],
+                                      schema=rows.schema)
+
+
+IMAGES_PER_TASK = 4096
+
+
+def list_images(spark, uri: str, globs: str = "*.jpg,*.jpeg,*.png",
+                s3: Optional[S3Options] = None):
+    """The images under the S3 prefix uri, listed by the driver with Arrow as the pomona command
+    lists (names starting with "." or "_" skipped, globs case-insensitive, byte-wise order), as a
+    DataFrame of (path, size) rows for featurize(df, content_col=None, s3=...): the executors
+    read the objects themselves, so Spark needs no S3 connector (hadoop-aws). Raises
+    pomona.s3.S3Error when the prefix cannot be listed."""
+    objects = pomona.s3.list_images(uri, globs, s3)
+    # Tasks of at most IMAGES_PER_TASK images, so that a lost task redoes little.
+    tasks = max(1, min(len(objects), max(spark.sparkContext.defaultParallelism,
+                                         -(-len(objects) // IMAGES_PER_TASK))))
+    return spark.createDataFrame(spark.sparkContext.parallelize(objects, tasks),
+                                 "path string, size long")
+
+
+def featurize(df, path_col: str = "path", content_col: Optional[str] = "content", **options):
     """Featurizes a DataFrame of (path, content) rows, e.g. spark.read.format("binaryFile"),
     into the CLI's rows: path (as Spark lists it), label (parent folder), features
     array<float> (null on error), error (null when fine). Lazy, like every transformation.
+    With content_col=None the rows hold only paths (list_images()) and the executors read each
+    object themselves, io_threads GETs at a time, through pomona.s3 with the options s3.
 
     Options: weights: a Keras MobileNetV2 .h5 (default: Keras' cache on the driver) readable by
     every executor at that path, or copied to them with ship_weights=True. alpha, size: the
@@ -106,24 +187,31 @@ def featurize(df, path_col: str = "path", content_col: str = "content", **option
     Corrupt images become error rows; the job goes on.
     """
     function = featurizer(df.sparkSession, path_col, content_col, **options)
-    return df.select(path_col, content_col).mapInArrow(function, ROW_DDL)
+    return df.select(*_input_columns(path_col, content_col)).mapInArrow(function, ROW_DDL)
 
 
-def featurize_to_parquet(df, output: str, path_col: str = "path", content_col: str = "content",
-                         **options) -> int:
+def _input_columns(path_col: str, content_col: Optional[str]) -> List[str]:
+    return [path_col, content_col] if content_col else [path_col]
+
+
+def featurize_to_parquet(df, output: str, path_col: str = "path",
+                         content_col: Optional[str] = "content", **options) -> int:
     """featurize(df, ...).write.parquet(output), faster: the Python workers that compute the rows
     write them (write_parquet), so 1280 floats a row never become Spark rows. Returns the rows
     written."""
     function = featurizer(df.sparkSession, path_col, content_col, **options)
-    return write_parquet(df.select(path_col, content_col), output, function, pomona.ROW_SCHEMA)
+    return write_parquet(df.select(*_input_columns(path_col, content_col)), output, function,
+                         pomona.ROW_SCHEMA, s3=options.get("s3"))
 
 
-def _output_filesystem(output: str):
-    """(pyarrow filesystem, absolute path) of a Hadoop-style output URI or local path."""
+def _output_filesystem(output: str, s3: Optional[S3Options] = None):
+    """(pyarrow filesystem, absolute path) of a Hadoop-style output URI or local path; S3 (s3://,
+    Hadoop's s3a:// and s3n://) with the options s3."""
+    if pomona.s3.is_s3(output):
+        return pomona.s3.filesystem_for(output, s3)
     if "://" not in output and not output.startswith("file:"):
         return pyarrow.fs.LocalFileSystem(), os.path.abspath(output)
-    # pyarrow names S3 's3'; Hadoop's connectors 's3a' and 's3n'.
-    return pyarrow.fs.FileSystem.from_uri(re.sub(r"^s3[an]://", "s3://", output))
+    return pyarrow.fs.FileSystem.from_uri(output)
 
 
 # The pomona command's Parquet settings (src/table/part_file.cc): row groups of 1024 rows (Arrow
@@ -131,22 +219,29 @@ def _output_filesystem(output: str):
 # few distinct values (on the features they cost CPU and memory for nothing).
 ROW_GROUP_ROWS = 1024
 _WRITER_OPTIONS = dict(compression="zstd", compression_level=1, use_dictionary=["label", "error"])
+# The pomona command's manifest of a folder output (src/table/resumable_output.cc).
+MANIFEST_NAME = "_pomona_manifest.jsonl"
 
 
-def write_parquet(df, output: str, map_batches: BatchFunction, schema: pa.Schema) -> int:
+def write_parquet(df, output: str, map_batches: BatchFunction, schema: pa.Schema,
+                  s3: Optional[S3Options] = None) -> int:
     """Writes map_batches(each partition's Arrow batches of df) as Parquet files with `schema`
     under output (replaced), from the Python workers: the rows never cross back into the JVM.
-    Returns the rows written.
+    Returns the rows written. The driver and executors must share the filesystem (local, NFS,
+    HDFS, S3: any pyarrow.fs URI; s3a:// is read as s3://, with the options s3).
 
     Commits like Hadoop's FileOutputCommitter (v1), which Spark's own writer uses: a task attempt
     writes output/_temporary/0/_temporary/attempt_<id>/part-<partition>.parquet and, once
     complete, renames it to output/_temporary/0/task_<partition>.parquet; after the job, the
     driver moves the successful tasks' files to output/part-<partition>.parquet and writes
     _SUCCESS. Names are per partition, so a rerun task (lost executor, speculation) replaces its
-    own rows and never adds a copy. The driver and executors must share the filesystem (local,
-    NFS, S3, HDFS: any pyarrow.fs URI; s3a:// is read as s3://).
+    own rows and never adds a copy.
+
+    On S3, where a rename is a copy, see _write_parquet_s3.
     """
-    filesystem, root = _output_filesystem(output)
+    filesystem, root = _output_filesystem(output, s3)
+    if isinstance(filesystem, pyarrow.fs.S3FileSystem):
+        return _write_parquet_s3(df, output, map_batches, schema, s3)
     if filesystem.get_file_info(root).type != pyarrow.fs.FileType.NotFound:
         filesystem.delete_dir(root)
     job_dir = f"{root}/_temporary/0"
@@ -155,15 +250,18 @@ def write_parquet(df, output: str, map_batches: BatchFunction, schema: pa.Schema
     def write_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
         task = TaskContext.get()
-        part = _PartFile(output, f"{job_dir}/_temporary/attempt_{task.taskAttemptId()}",
-                         f"part-{task.partitionId():05d}.parquet", schema)
-        for batch in map_batches(batches):
-            part.add(batch)
-        part.commit(f"{job_dir}/task_{task.partitionId():05d}.parquet")
-        yield pa.RecordBatch.from_pydict({"partition": [task.partitionId()], "rows": [part.rows]},
-                                         schema=_TASK_RESULT)
+        attempt_dir = f"{job_dir}/_temporary/attempt_{task.taskAttemptId()}"
+        task_path = f"{job_dir}/task_{task.partitionId():05d}.parquet"
+        attempt_filesystem, _ = _output_filesystem(output, s3)
+        attempt_filesystem.create_dir(attempt_dir)
+        part = _PartFile(attempt_filesystem, f"{attempt_dir}/part-{task.partitionId():05d}.parquet",
+                         schema)
+        if part.write(map_batches(batches)):
+            attempt_filesystem.move(part.path, task_path)
+        attempt_filesystem.delete_dir(attempt_dir)
+        yield _task_result(task.partitionId(), part.rows, task_path)
 
-    tasks = df.mapInArrow(write_partition, "partition int, rows long").collect()
+    tasks = df.mapInArrow(write_partition, _TASK_RESULT_DDL).collect()
     written = [task.partition for task in tasks if task.rows]
     for partition in written:
         filesystem.move(f"{job_dir}/task_{partition:05d}.parquet",
@@ -177,37 +275,109 @@ def write_parquet(df, output: str, map_batches: BatchFunction, schema: pa.Schema
     return sum(task.rows for task in tasks)
 
 
-_TASK_RESULT = pa.schema([("partition", pa.int32()), ("rows", pa.int64())])
+def _write_parquet_s3(df, output: str, map_batches: BatchFunction, schema: pa.Schema,
+                      s3: Optional[S3Options]) -> int:
+    """write_parquet on S3, where objects appear whole when their upload completes and nothing
+    renames: each task attempt writes output/part-<partition>-<job>-<attempt>.parquet, names no
+    other attempt or run uses. After the tasks the driver writes _pomona_manifest.jsonl (each
+    successful attempt's file and rows, the pomona command's format), then _SUCCESS, and only
+    then removes everything else under output: the previous result and the files of failed
+    attempts. It removes the previous _SUCCESS first, so a run that fails leaves no _SUCCESS,
+    and part files no manifest lists, which the next run removes."""
+    filesystem, root = _output_filesystem(output, s3)
+    job = uuid.uuid4().hex[:12]
+    if _exists(filesystem, f"{root}/_SUCCESS"):
+        filesystem.delete_file(f"{root}/_SUCCESS")
+
+    def write_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+        task = TaskContext.get()
+        name = f"part-{task.partitionId():05d}-{job}-{task.taskAttemptId()}.parquet"
+        attempt_filesystem, _ = _output_filesystem(output, s3)
+        part = _PartFile(attempt_filesystem, f"{root}/{name}", schema)
+        part.write(map_batches(batches))
+        yield _task_result(task.partitionId(), part.rows, name)
+
+    tasks = df.mapInArrow(write_partition, _TASK_RESULT_DDL).collect()
+    parts = sorted((task.partition, task.file, task.rows) for task in tasks if task.rows)
+    if not parts:  # readers need a file to know the columns
+        name = f"part-00000-{job}.parquet"
+        pq.write_table(schema.empty_table(), f"{root}/{name}", filesystem=filesystem,
+                       **_WRITER_OPTIONS)
+        parts = [(0, name, 0)]
+    manifest = "".join(json.dumps({"file": name, "rows": rows}) + "\n" for _, name, rows in parts)
+    with filesystem.open_output_stream(f"{root}/{MANIFEST_NAME}") as stream:
+        stream.write(manifest.encode())
+    with filesystem.open_output_stream(f"{root}/_SUCCESS"):
+        pass
+    published = {name for _, name, _ in parts} | {MANIFEST_NAME, "_SUCCESS"}
+    leftovers = [entry for entry in
+                 filesystem.get_file_info(pyarrow.fs.FileSelector(root, recursive=True))
+                 if entry.path[len(root) + 1:].split("/")[0] not in published]
+    for entry in leftovers:
+        if entry.type == pyarrow.fs.FileType.File:
+            filesystem.delete_file(entry.path)
+    # Then the folders, deepest first: Arrow keeps an emptied folder as a marker object.
+    for entry in sorted(leftovers, key=lambda entry: -len(entry.path)):
+        if entry.type == pyarrow.fs.FileType.Directory and _exists(filesystem, entry.path):
+            filesystem.delete_dir(entry.path)
+    return sum(rows for _, _, rows in parts)
+
+
+def _exists(filesystem, path: str) -> bool:
+    return filesystem.get_file_info(path).type != pyarrow.fs.FileType.NotFound
+
+
+def read_written(output: str, columns: Optional[List[str]] = None,
+                 s3: Optional[S3Options] = None) -> pa.Table:
+    """The rows write_parquet wrote under output: the files its manifest lists where there is
+    one (S3), else the folder's Parquet files (names starting with "." or "_" skipped)."""
+    import pyarrow.dataset as ds
+    filesystem, root = _output_filesystem(output, s3)
+    manifest = f"{root}/{MANIFEST_NAME}"
+    if _exists(filesystem, manifest):
+        with filesystem.open_input_stream(manifest) as stream:
+            names = [json.loads(line)["file"] for line in stream.readall().decode().splitlines()]
+        source = [f"{root}/{name}" for name in names]
+    else:
+        source = root
+    return ds.dataset(source, filesystem=filesystem, format="parquet").to_table(columns=columns)
+
+
+_TASK_RESULT_DDL = "partition int, rows long, file string"
+_TASK_RESULT = pa.schema([("partition", pa.int32()), ("rows", pa.int64()), ("file", pa.string())])
+
+
+def _task_result(partition: int, rows: int, file: str) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pydict({"partition": [partition], "rows": [rows], "file": [file]},
+                                      schema=_TASK_RESULT)
 
 
 class _PartFile:
-    """One task attempt's Parquet file, opened at its first row, in row groups of
+    """One task attempt's Parquet file at path, opened at its first row, in row groups of
     ROW_GROUP_ROWS rows."""
 
-    def __init__(self, output: str, attempt_dir: str, name: str, schema: pa.Schema):
-        self.filesystem, _ = _output_filesystem(output)
-        self.attempt_dir, self.path, self.schema = attempt_dir, f"{attempt_dir}/{name}", schema
+    def __init__(self, filesystem, path: str, schema: pa.Schema):
+        self.filesystem, self.path, self.schema = filesystem, path, schema
         self.writer, self.pending, self.pending_rows, self.rows = None, [], 0, 0
 
-    def add(self, batch: pa.RecordBatch) -> None:
-        self.pending.append(batch)
-        self.pending_rows += batch.num_rows
-        if self.pending_rows >= ROW_GROUP_ROWS:
-            self._flush()
-
-    def commit(self, task_path: str) -> None:
-        """Completes the file and publishes it as the task's output (when it has rows)."""
+    def write(self, batches: Iterator[pa.RecordBatch]) -> bool:
+        """Writes every batch and completes the file; whether there was a row (and so a file)."""
+        for batch in batches:
+            self.pending.append(batch)
+            self.pending_rows += batch.num_rows
+            if self.pending_rows >= ROW_GROUP_ROWS:
+                self._flush()
         self._flush()
-        if self.writer is not None:
-            self.writer.close()
-            self.filesystem.move(self.path, task_path)
-            self.filesystem.delete_dir(self.attempt_dir)
+        if self.writer is None:
+            return False
+        self.writer.close()
+        return True
 
     def _flush(self) -> None:
         if self.pending_rows == 0:
             return
         if self.writer is None:
-            self.filesystem.create_dir(self.attempt_dir)
             # malloc's pool, not pyarrow's mimalloc: mimalloc keeps ~50 MiB of the writer's
             # freed buffers resident in every worker.
             self.writer = pq.ParquetWriter(self.path, self.schema, filesystem=self.filesystem,

@@ -3,10 +3,20 @@
     python -m pomona.spark.job --input photos/ --output out/ [--pca-k 50] [--master local[*]]
     spark-submit --master spark://host:7077 $(python -c 'import pomona.spark.job as j; print(j.__file__)') \
         --input photos/ --output out/
+    python -m pomona.spark.job --input s3://bucket/photos/ --output s3://bucket/features/ \
+        [--s3-endpoint http://minio:9000] [--s3-profile name] [--s3-region r] [--s3-anonymous]
+
+S3 (s3://, s3a://) needs no S3 connector in Spark: the driver lists the prefix with Arrow (as the
+pomona command does), executors read the objects and write their part files through pomona.s3,
+and the driver publishes the manifest and _SUCCESS. Credentials are the AWS SDK's (environment,
+~/.aws profiles, instance role) on the driver and on each executor. Before any Spark task the
+driver checks that the input can be listed and the output written: a missing bucket, refused
+credentials or denied access end the job with one line and exit status 3, writing nothing.
 
 Writes, from the Python workers that compute the rows (pomona.spark.write_parquet, whose commit
 protocol is Spark's: a retried task never duplicates rows):
-  OUTPUT/features/          part-*.parquet + _SUCCESS: path, label, features, error [, pca]
+  OUTPUT/features/          part-*.parquet + _SUCCESS (+ _pomona_manifest.jsonl on S3):
+                            path, label, features, error [, pca]
   OUTPUT/pca_model.parquet  with --pca-k/--pca-variance: the model file `pomona pca fit` writes
 and prints a summary. Corrupt images are error rows; the job succeeds.
 """
@@ -15,11 +25,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs
 
 import pomona
+import pomona.s3
 import pomona.spark
 
 
@@ -46,7 +60,38 @@ def parse_args(argv):
     parser.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="extra Spark setting, repeatable")
+    s3 = parser.add_argument_group("S3 (s3:// input or output)")
+    s3.add_argument("--s3-endpoint", help="S3-compatible endpoint URL, e.g. http://minio:9000 "
+                    "(default: AWS_ENDPOINT_URL, else AWS)")
+    s3.add_argument("--s3-region", help="bucket region (default: AWS_REGION, the profile's, or "
+                    "the bucket's)")
+    s3.add_argument("--s3-profile", help="profile of ~/.aws/credentials (default: the AWS SDK's "
+                    "chain: environment, AWS_PROFILE, instance role)")
+    s3.add_argument("--s3-anonymous", action="store_true", help="unsigned requests (public data)")
+    s3.add_argument("--s3-retries", type=int, default=10,
+                    help="retries of a throttled, failed (5xx) or dropped request, with "
+                    "exponential backoff")
+    s3.add_argument("--s3-connect-timeout", type=float, default=5.0, metavar="SECONDS")
+    s3.add_argument("--s3-request-timeout", type=float, default=30.0, metavar="SECONDS")
+    s3.add_argument("--io-threads", type=int, default=8,
+                    help="concurrent object reads in each task")
     return parser.parse_args(argv)
+
+
+def s3_options(args) -> pomona.s3.S3Options:
+    return pomona.s3.S3Options(
+        endpoint=args.s3_endpoint, region=args.s3_region, profile=args.s3_profile,
+        anonymous=args.s3_anonymous, retries=args.s3_retries,
+        connect_timeout_s=args.s3_connect_timeout, request_timeout_s=args.s3_request_timeout)
+
+
+def check_s3(args, s3) -> None:
+    """Fails fast, before Spark starts, when the S3 input cannot be listed or the S3 output
+    written; raises pomona.s3.S3Error."""
+    if pomona.s3.is_s3(args.input):
+        pomona.s3.check_readable(args.input, s3)
+    if pomona.s3.is_s3(args.output):
+        pomona.s3.check_writable(args.output, s3)
 
 
 def spark_session(args):
@@ -68,15 +113,25 @@ def spark_session(args):
 
 
 def run(args) -> int:
+    """The job, in the active Spark session if there is one (which it leaves running)."""
+    s3 = s3_options(args)
+    pomona.resolve_weights(args.weights, args.alpha, args.size)  # bad weights: fail before S3
+    check_s3(args, s3)
     spark = spark_session(args)
     start = time.monotonic()
-    images = (spark.read.format("binaryFile")
-              .option("pathGlobFilter", pomona.spark.hadoop_glob(args.glob))
-              .option("recursiveFileLookup", "true")
-              .load(args.input))
     options = dict(weights=args.weights, alpha=args.alpha, size=args.size,
-                   threads=args.threads_per_task, batch=args.batch, ship_weights=args.ship_weights)
-    features_dir = os.path.join(args.output, "features")
+                   threads=args.threads_per_task, batch=args.batch, ship_weights=args.ship_weights,
+                   s3=s3)
+    if pomona.s3.is_s3(args.input):
+        images = pomona.spark.list_images(spark, args.input, args.glob, s3)
+        options.update(content_col=None, io_threads=args.io_threads)
+    else:
+        images = (spark.read.format("binaryFile")
+                  .option("pathGlobFilter", pomona.spark.hadoop_glob(args.glob))
+                  .option("recursiveFileLookup", "true")
+                  .load(args.input))
+    features_dir = args.output.rstrip("/") + "/features"
+    model_path = args.output.rstrip("/") + "/pca_model.parquet"
     model = None
     if args.pca_k is None and args.pca_variance is None:
         pomona.spark.featurize_to_parquet(images, features_dir, **options)
@@ -86,26 +141,38 @@ def run(args) -> int:
         rows = pomona.spark.featurize(images, **options).persist(StorageLevel.MEMORY_AND_DISK)
         model = pomona.spark.PCA(k=args.pca_k, variance=args.pca_variance,
                                  center=args.pca_center).fit(rows)
-        os.makedirs(args.output, exist_ok=True)
-        model.save(os.path.join(args.output, "pca_model.parquet"))
+        save_model(model, model_path, s3)
         pomona.spark.write_parquet(rows, features_dir, pomona.spark.projector(model),
-                                   pomona.ROW_SCHEMA.append(pa.field("pca", pa.list_(pa.float32()))))
+                                   pomona.ROW_SCHEMA.append(pa.field("pca", pa.list_(pa.float32()))),
+                                   s3=s3)
     seconds = time.monotonic() - start
 
-    from pyspark.sql import functions as F
-    written = spark.read.parquet(features_dir)
-    counts = written.agg(F.count("*").alias("images"), F.count("error").alias("errors"),
-                         F.countDistinct("label").alias("labels")).first()
-    print(f"pomona spark: {counts.images} images, {counts.errors} errors, {counts.labels} labels, "
-          f"{seconds:.2f} s, {counts.images / seconds if seconds else 0:.1f} img/s -> {features_dir}")
-    for row in written.where("error is not null").select("path", "error").limit(10).collect():
-        print(f"  error: {row.path}: {row.error}")
+    written = pomona.spark.read_written(features_dir, ["path", "label", "error"], s3)
+    errors = written.filter(pc.is_valid(written.column("error")))
+    labels = pc.count_distinct(written.column("label")).as_py()
+    print(f"pomona spark: {written.num_rows} images, {errors.num_rows} errors, {labels} labels, "
+          f"{seconds:.2f} s, {written.num_rows / seconds if seconds else 0:.1f} img/s -> "
+          f"{features_dir}")
+    for row in errors.slice(0, 10).to_pylist():
+        print(f"  error: {row['path']}: {row['error']}")
     if model is not None:
         ratio = float(model.explained_variance_ratio_[: model.model.k].sum())
         print(f"pomona spark: PCA k={model.model.k} of {model.model.dim} from {model.count} rows, "
-              f"explained variance {ratio:.4f} -> {os.path.join(args.output, 'pca_model.parquet')}")
-    spark.stop()
+              f"explained variance {ratio:.4f} -> {model_path}")
     return 0
+
+
+def save_model(model: pomona.PCA, path: str, s3) -> None:
+    """model.save(path) (a local file, written atomically), for S3 by a local copy uploaded."""
+    if not pomona.s3.is_s3(path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        model.save(path)
+        return
+    filesystem, key = pomona.s3.filesystem_for(path, s3)
+    with tempfile.TemporaryDirectory() as folder:
+        model.save(os.path.join(folder, "model.parquet"))
+        pyarrow.fs.copy_files(os.path.join(folder, "model.parquet"), key,
+                              destination_filesystem=filesystem)
 
 
 def main(argv=None) -> int:
@@ -115,6 +182,20 @@ def main(argv=None) -> int:
     except pomona.PomonaError as error:
         print(f"pomona spark: {error}", file=sys.stderr)
         return 2
+    except pomona.s3.S3Error as error:  # the pomona command's exit status for input/output
+        print(f"pomona spark: {error}", file=sys.stderr)
+        return 3
+    finally:
+        stop_spark()
+
+
+def stop_spark() -> None:
+    """Stops the session run() started, if it got that far (a check that failed fast did not
+    even import Spark)."""
+    if "pyspark.sql" in sys.modules:
+        session = sys.modules["pyspark.sql"].SparkSession.getActiveSession()
+        if session is not None:
+            session.stop()
 
 
 if __name__ == "__main__":

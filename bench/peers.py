@@ -1,0 +1,222 @@
+"""The network alone in PyTorch, ONNX Runtime and OpenVINO (from PyPI) against Pomona's, on the
+same threads.
+
+    .venv/bin/python bench/peers.py --build build [--threads 1 2] [--batches 1 4 8] [--seconds 3]
+
+Every runtime runs the same network: Keras' MobileNetV2 1.0/224 cut at layers[-2], built by
+bench/same_network.py from the seeded H5 weights Pomona reads (BatchNormalization folded, Keras'
+padding), fp32, NCHW input already preprocessed in memory (what Pomona's network-alone benchmark
+times too). PyTorch runs it as an nn.Module (eager, channels_last) and as a frozen TorchScript
+graph (torch.jit.optimize_for_inference), the faster counting; ONNX Runtime and OpenVINO run the
+ONNX export of the same layers. Threads: torch.set_num_threads (1 inter-op thread), ORT
+intra_op_num_threads (inter-op 1, sequential), OpenVINO INFERENCE_NUM_THREADS (1 stream, latency
+hint, f32 precision); OMP_NUM_THREADS as well. Each runtime and thread count runs in its own
+process of the bench venv. Their features of 8 check images are compared with `pomona featurize`'s.
+Pomona's rows come from feature_extractor_benchmark run in this script, just before.
+"""
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+from measure import (BENCH_PYTHON, ROOT, bench_data, check_inputs, check_set, command_text, json_line,
+                     max_difference, run_measured, save_result, seeded_weights)
+
+RUNTIMES = ("pytorch", "onnxruntime", "openvino")
+# pip's name of each runtime, for the message when it is missing from the bench venv.
+PACKAGES = {"pytorch": "torch", "onnxruntime": "onnxruntime", "openvino": "openvino"}
+
+
+def images_per_second(run, x, seconds):
+    """Calls run(x) until `seconds` have passed (at least 3 calls) after 2 warm-up calls."""
+    for _ in range(2):
+        run(x)
+    calls, start = 0, time.perf_counter()
+    while calls < 3 or time.perf_counter() - start < seconds:
+        run(x)
+        calls += 1
+    return calls * len(x) / (time.perf_counter() - start)
+
+
+def batch_of(images, size):
+    import numpy as np
+    return np.ascontiguousarray(np.resize(images, (size,) + images.shape[1:]))
+
+
+def pytorch_runners(args, images):
+    """{variant: (run(batch) -> features, version)} for the faster of PyTorch's two ways."""
+    import same_network
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    model = same_network.torch_model(same_network.folded_layers(args.weights))
+    model = model.to(memory_format=torch.channels_last)
+    example = torch.from_numpy(images[:1]).to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        scripted = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, example).eval()))
+
+    def runner(module):
+        def run(x):
+            with torch.inference_mode():
+                return module(torch.from_numpy(x).to(memory_format=torch.channels_last)).numpy()
+        return lambda batch: run
+    return {"eager, channels_last": runner(model), "TorchScript, frozen": runner(scripted)}, torch.__version__
+
+
+def onnxruntime_runners(args, images):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(args.onnx), options, providers=["CPUExecutionProvider"])
+    run = lambda x: session.run(None, {"images": x})[0]  # noqa: E731
+    return {"CPUExecutionProvider": lambda batch: run}, ort.__version__
+
+
+def openvino_runners(args, images):
+    import openvino as ov
+
+    core = ov.Core()
+    config = {"INFERENCE_NUM_THREADS": args.threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+              "INFERENCE_PRECISION_HINT": "f32"}
+    compiled = {}
+
+    def for_batch(batch):
+        """A model compiled for this static batch size (OpenVINO's fastest form)."""
+        if batch not in compiled:
+            model = core.read_model(str(args.onnx))
+            model.reshape([batch, 3, 224, 224])
+            request = core.compile_model(model, "CPU", config).create_infer_request()
+            compiled[batch] = lambda x: request.infer({0: x})[0]
+        return compiled[batch]
+    return {"CPU plugin": for_batch}, ov.__version__
+
+
+def worker(args):
+    """Runs in the bench venv: one runtime at one thread count, every batch size, then the check."""
+    check_paths, check_images = check_inputs(args.check_images)
+    images = check_images.transpose(0, 3, 1, 2).copy()
+    result = {"runtime": args.runtime, "threads": args.threads}
+    try:
+        runners, version = {"pytorch": pytorch_runners, "onnxruntime": onnxruntime_runners,
+                            "openvino": openvino_runners}[args.runtime](args, images)
+    except ImportError as error:
+        print("peers-json: " + json.dumps({**result, "error": f"{type(error).__name__}: {error}"}))
+        return
+    result["version"] = version
+    result["batches"] = {}
+    for batch in args.batches:
+        x = batch_of(images, batch)
+        for variant, runner in runners.items():
+            rate = images_per_second(runner(batch), x, args.seconds)
+            best = result["batches"].get(str(batch))
+            if best is None or rate > best["img_per_s"]:
+                result["batches"][str(batch)] = {"img_per_s": rate, "variant": variant}
+            print(f"{args.runtime} {variant}, batch {batch}, {args.threads} threads: {rate:.1f} img/s", flush=True)
+    features = list(runners.values())[-1](len(images))(images)
+    result["max_abs_diff_vs_pomona"] = max_difference(check_paths, features, args.check_features)
+    print("peers-json: " + json.dumps(result))
+
+
+def export_onnx(args):
+    import same_network
+    same_network.write_onnx(same_network.folded_layers(args.weights), args.onnx)
+
+
+# Pomona's ways of running the network on 1 and 2 threads (feature_extractor_benchmark.cc).
+POMONA_VARIANTS = {1: {"BM_ExtractSingleThread": "one network"},
+                   2: {"BM_ExtractOneNetworkTwoThreads": "one network, 2 OpenMP threads",
+                       "BM_ExtractTwoContextsOneThreadEach": "two single-thread networks, as featurize runs"}}
+
+
+def pomona_network(build, threads, seconds):
+    """Pomona's network-alone img/s per batch size from its Google Benchmark binary, the faster of
+    its ways of using `threads` threads at each batch size."""
+    variants = POMONA_VARIANTS[threads]
+    report = build / "bench-data" / f"peers-pomona-{threads}.json"
+    cmd = [build / "bench" / "feature_extractor_benchmark", f"--benchmark_filter=^({'|'.join(variants)})/",
+           f"--benchmark_min_time={seconds}", f"--benchmark_out={report}", "--benchmark_out_format=json"]
+    run_measured(cmd)
+    batches = {}
+    for b in json.loads(report.read_text())["benchmarks"]:
+        name, batch = b["name"].split("/")[:2]
+        if batch not in batches or b["img/s"] > batches[batch]["img_per_s"]:
+            batches[batch] = {"img_per_s": b["img/s"], "variant": variants[name]}
+    return {"runtime": "pomona", "threads": threads, "batches": batches, "command": command_text(cmd)}
+
+
+def missing_reason(runtime):
+    """Why bench_venv.py could not install the runtime, when it said so."""
+    failures = ROOT / ".venv-bench" / "install-failures.json"
+    if failures.exists():
+        return json.loads(failures.read_text()).get(PACKAGES[runtime])
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per batch size")
+    parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES)
+    parser.add_argument("--worker", choices=RUNTIMES + ("export-onnx",), help=argparse.SUPPRESS)
+    for hidden in ("--weights", "--onnx", "--check-images", "--check-features"):
+        parser.add_argument(hidden, type=pathlib.Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker == "export-onnx":
+        return export_onnx(args)
+    if args.worker:
+        args.runtime, args.threads = args.worker, args.threads[0]
+        return worker(args)
+
+    if not BENCH_PYTHON.exists():
+        sys.exit("peers: no bench venv (.venv-bench): run `python3 bench/bench_venv.py` first")
+    build = (ROOT / args.build).resolve()
+    data = bench_data(build)
+    weights = seeded_weights(data)
+    check_images, check_features = check_set(build, data, weights)
+    onnx = data / "mobilenet_v2_seeded_1.0_224.onnx"
+    run_measured([BENCH_PYTHON, __file__, "--worker", "export-onnx", "--weights", weights, "--onnx", onnx])
+
+    results = []
+    for threads in args.threads:
+        results.append(pomona_network(build, threads, args.seconds))
+        for runtime in args.runtimes:
+            env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+            cmd = [BENCH_PYTHON, pathlib.Path(__file__).resolve(), "--worker", runtime, "--threads", threads,
+                   "--batches", *args.batches, "--seconds", args.seconds, "--weights", weights, "--onnx", onnx,
+                   "--check-images", check_images, "--check-features", check_features]
+            out, _, rss = run_measured(cmd, env=env)
+            result = {**json_line(out, "peers-json"), "peak_rss_mib": rss,
+                      "command": f"OMP_NUM_THREADS={threads} " + command_text(cmd)}
+            if "error" in result:
+                result["error"] = missing_reason(runtime) or result["error"]
+            results.append(result)
+
+    print(f"\n{'network alone (same MobileNetV2, fp32)':<40} {'threads':>7} "
+          + " ".join(f"{'batch ' + str(b):>9}" for b in args.batches) + f" {'best':>8} {'pomona/best':>12}")
+    for r in results:
+        r["best_img_per_s"] = max((b["img_per_s"] for b in r.get("batches", {}).values()), default=None)
+    pomona = {r["threads"]: r["best_img_per_s"] for r in results if r["runtime"] == "pomona"}
+    for r in results:
+        name = r["runtime"] + (f" {r['version'].split('-')[0]}" if "version" in r else "")
+        if "error" in r:
+            print(f"{name:<40} {r['threads']:>7}  not measured: {r['error']}")
+            continue
+        r["pomona_speedup"] = pomona[r["threads"]] / r["best_img_per_s"]
+        rates = " ".join(f"{r['batches'][str(b)]['img_per_s']:>9.1f}" if str(b) in r["batches"] else f"{'':>9}"
+                         for b in args.batches)
+        diff = f"  max |diff| vs pomona {r['max_abs_diff_vs_pomona']:.1e}" if "max_abs_diff_vs_pomona" in r else ""
+        print(f"{name:<40} {r['threads']:>7} {rates} {r['best_img_per_s']:>8.1f} {r['pomona_speedup']:>11.2f}x{diff}")
+    save_result(build, "peers", {"runs": results})
+
+
+if __name__ == "__main__":
+    main()

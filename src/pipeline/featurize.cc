@@ -153,6 +153,9 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   const std::vector<ObjectInfo> inputs = list_inputs(options.input, options.list);
   summary.weights = resolve_weights(options);
   const int batch = std::max(1, options.batch);
+  // The workers' networks are single-threaded; building the network on one thread too keeps
+  // OpenMP from starting a team whose threads spin between the weight reorders.
+  set_compute_threads(1);
   auto extractor =
       FeatureExtractor::create(KerasWeights::load(summary.weights), options.spec, batch);
 

@@ -1,6 +1,6 @@
 """Where `pomona featurize` spends its time, one thread, on make bench's 100x100 JPEGs.
 
-    .venv/bin/python bench/profile.py --build build [--images 400]
+    .venv/bin/python bench/layer_profile.py --build build [--images 400]
 
 - the network, layer group by layer group: oneDNN's own timing of every primitive it runs
   (ONEDNN_VERBOSE=2, one line per execution) against each group's share of the FLOPs, so a group
@@ -92,7 +92,7 @@ def main():
     seconds = {}
     for count, folder in ((len(files) // 4, quarter), (len(files), subset)):
         job_cmd = [build / "pomona", "featurize", folder, data / "profile.parquet", "--weights", weights,
-                   "--threads", "1", "--overwrite", "--quiet"]
+                   "--threads", "1", "--batch", "1", "--overwrite", "--quiet"]
         seconds[count] = run_measured(job_cmd)[1]
     (few, few_s), (many, many_s) = sorted(seconds.items())
     job_ms = 1000 * (many_s - few_s) / (many - few)
@@ -101,22 +101,25 @@ def main():
     network_ms = sum(ms.values()) / n
     total_flops = sum(flops.values())
     print(f"\none thread, {n} JPEGs of 100x100 -> 224x224, MobileNetV2 1.0/224 fp32, batch 1")
-    print(f"{'stage / layer group':<30} {'ms/img':>7} {'time %':>7} {'FLOP %':>7}  oneDNN implementation")
+    print(f"{'layer group':<30} {'ms/img':>7} {'time %':>7} {'FLOP %':>7}  oneDNN implementation  (% of the network)")
     groups = []
     for group, total in sorted(ms.items(), key=lambda item: -item[1]):
         share = flops[group] / total_flops if total_flops else 0
         groups.append({"group": group, "ms_per_image": total / n, "flop_share": share,
                        "impl": sorted(impls[group])})
-        print(f"{group:<30} {total / n:>7.3f} {100 * total / n / job_ms:>6.1f}% {100 * share:>6.1f}%  "
+        print(f"{group:<30} {total / n:>7.3f} {100 * total / n / network_ms:>6.1f}% {100 * share:>6.1f}%  "
               f"{', '.join(sorted(impls[group]))}")
     other_ms = job_ms - network_ms - decode_ms
+    print(f"\n{'stage':<30} {'ms/img':>7} {'time %':>7}  (% of the job's cost per image)")
     print(f"{'network, all layers':<30} {network_ms:>7.3f} {100 * network_ms / job_ms:>6.1f}%")
     print(f"{'decode + resize':<30} {decode_ms:>7.3f} {100 * decode_ms / job_ms:>6.1f}%")
+    # oneDNN's timing of the layers runs with verbose logging on; a rest near zero (or slightly
+    # negative) means the other stages cost less than the noise between the runs.
     print(f"{'preprocess, Parquet, rest':<30} {other_ms:>7.3f} {100 * other_ms / job_ms:>6.1f}%")
     print(f"{'pomona featurize, per image':<30} {job_ms:>7.3f}  100.0%   (+ {startup_s:.2f} s start-up a run)")
     print(f"commands: {network_cmd} (with ONEDNN_VERBOSE=2); {command_text(decode_cmd[:5])} FILES...; "
           f"{command_text(job_cmd)}")
-    save_result(build, "profile", {"images": n, "job_ms_per_image": job_ms, "network_ms_per_image": network_ms,
+    save_result(build, "layer_profile", {"images": n, "job_ms_per_image": job_ms, "network_ms_per_image": network_ms,
                                    "decode_resize_ms_per_image": decode_ms, "other_ms_per_image": other_ms,
                                    "startup_s": startup_s,
                                    "layer_groups": groups})

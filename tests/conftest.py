@@ -4,6 +4,8 @@ import pathlib
 
 import pytest
 
+from helpers import make_weights
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED_SAMPLE = ROOT.parent / "shared" / "fruits-sample"
 
@@ -19,6 +21,12 @@ def build_dir() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def pomona_bin(build_dir) -> pathlib.Path:
     return build_dir / "pomona"
+
+
+@pytest.fixture(scope="session")
+def small_weights(build_dir) -> pathlib.Path:
+    """Seeded MobileNetV2 0.35/96 weights: the fast network most end-to-end tests run."""
+    return make_weights(build_dir / "fixtures" / "pytest" / "seeded_0.35_96.h5", 0.35, 96)
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,10 @@
 """End-to-end: `--exif-transpose` applies the EXIF orientation as Pillow's exif_transpose does;
 without it (the notebook's default) the stored pixels are used as they are."""
-import io
-
 import numpy as np
 import pyarrow.parquet as pq
-import pytest
 from PIL import Image, ImageOps
 
-from helpers import make_weights, run_pomona
-
-
-@pytest.fixture(scope="module")
-def small_weights(build_dir):
-    return make_weights(build_dir / "fixtures" / "pytest" / "seeded_0.35_96.h5", 0.35, 96)
+from helpers import run_pomona
 
 
 def textured(width, height, seed):

@@ -15,11 +15,6 @@ def weights(build_dir):
 
 
 @pytest.fixture(scope="session")
-def small_weights(build_dir):
-    return make_weights(build_dir / "fixtures" / "pytest" / "seeded_0.35_96.h5", 0.35, 96)
-
-
-@pytest.fixture(scope="session")
 def generated_images(tmp_path_factory):
     return make_images(tmp_path_factory.mktemp("generated"), per_class=4, classes=12)
 

@@ -10,15 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from helpers import make_images, make_weights, run_pomona
+from helpers import make_images, run_pomona
 
 EVIL_LABEL = '<b>Évil & "Co" \'s'  # a folder name: no slash
 MARKERS = {"circle", "rect", "path"}
-
-
-@pytest.fixture(scope="session")
-def small_weights(build_dir):
-    return make_weights(build_dir / "fixtures" / "pytest" / "seeded_0.35_96.h5", 0.35, 96)
 
 
 class Page(html.parser.HTMLParser):

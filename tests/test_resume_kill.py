@@ -13,14 +13,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import make_images, make_weights, run_pomona
+from helpers import make_images, run_pomona
 
 COMMON = ["--alpha", "0.35", "--size", "96", "--threads", "2", "--batch", "4", "--quiet"]
-
-
-@pytest.fixture(scope="session")
-def small_weights(build_dir):
-    return make_weights(build_dir / "fixtures" / "pytest" / "seeded_0.35_96.h5", 0.35, 96)
 
 
 @pytest.fixture(scope="session")

@@ -10,15 +10,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import make_images, make_weights, run_pomona  # noqa: F401
+from helpers import make_images, run_pomona
 from s3_server import FaultProxy, MotoS3, moto_s3  # noqa: F401
 
 BUCKET = "pomona-s3-test"
-
-
-@pytest.fixture(scope="module")
-def small_weights(build_dir):
-    return make_weights(build_dir / "fixtures" / "pytest" / "seeded_0.35_96.h5", 0.35, 96)
 
 
 @pytest.fixture(scope="module")

@@ -31,16 +31,23 @@ def run_measured(cmd, env=None):
     return output, seconds, usage.ru_maxrss / 1024
 
 
-def featurize(build, images, weights, threads, output, extra=()):
-    """`pomona featurize` (plus options `extra`) measured: its own img/s and counts, wall time, peak
-    RSS, the command."""
+def featurize(build, images, weights, threads, output, extra=(), env=None):
+    """`pomona featurize` (plus options `extra`, in environment `env`) measured: its own img/s and
+    counts, wall time, peak RSS, the command."""
     cmd = [build / "pomona", "featurize", images, output, "--weights", weights, "--threads", threads,
            "--overwrite", "--quiet", *extra]
-    out, seconds, rss = run_measured(cmd)
-    match = re.search(r"pomona: (\d+) images, (\d+) errors, \d+ skipped as done, ([\d.]+) s, ([\d.]+) img/s", out)
+    out, seconds, rss = run_measured(cmd, env=env)
+    match = re.search(r"pomona: (\d+) images, (\d+) errors, \d+ skipped as done, (?:\d+ S3 retries, )?"
+                      r"([\d.]+) s, ([\d.]+) img/s", out)
     images_done, errors, job_seconds, rate = match.groups()
     return {"images": int(images_done), "errors": int(errors), "img_per_s": float(rate),
             "wall_s": seconds, "peak_rss_mib": rss, "command": command_text(cmd)}
+
+
+def require_bench_venv(script):
+    """Exits with what to do when the bench venv (TensorFlow, the peer runtimes) is missing."""
+    if not BENCH_PYTHON.exists():
+        sys.exit(f"{script}: no bench venv (.venv-bench): run `python3 bench/bench_venv.py` first")
 
 
 def command_text(cmd):

@@ -25,8 +25,8 @@ import pathlib
 import sys
 import time
 
-from measure import (BENCH_PYTHON, ROOT, bench_data, command_text, fruits, json_line, run_measured, save_result,
-                     seeded_weights)
+from measure import (BENCH_PYTHON, ROOT, bench_data, command_text, fruits, json_line, run_measured, require_bench_venv,
+                     save_result, seeded_weights)
 
 WARM_UP_IMAGES = 200
 
@@ -157,8 +157,7 @@ def main():
         args.images = pathlib.Path(args.images)
         return driver(args)
 
-    if not BENCH_PYTHON.exists():
-        sys.exit("notebook_udf: no bench venv (.venv-bench): run `python3 bench/bench_venv.py` first")
+    require_bench_venv("notebook_udf")
     build = (ROOT / args.build).resolve()
     data = bench_data(build)
     weights = seeded_weights(data)

@@ -18,11 +18,10 @@ import argparse
 import json
 import os
 import pathlib
-import sys
 import time
 
 from measure import (BENCH_PYTHON, ROOT, bench_data, check_inputs, check_set, command_text, json_line,
-                     max_difference, run_measured, save_result, seeded_weights)
+                     max_difference, require_bench_venv, run_measured, save_result, seeded_weights)
 
 RUNTIMES = ("pytorch", "onnxruntime", "openvino")
 # pip's name of each runtime, for the message when it is missing from the bench venv.
@@ -176,8 +175,7 @@ def main():
         args.runtime, args.threads = args.worker, args.threads[0]
         return worker(args)
 
-    if not BENCH_PYTHON.exists():
-        sys.exit("peers: no bench venv (.venv-bench): run `python3 bench/bench_venv.py` first")
+    require_bench_venv("peers")
     build = (ROOT / args.build).resolve()
     data = bench_data(build)
     weights = seeded_weights(data)

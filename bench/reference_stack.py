@@ -20,11 +20,10 @@ import io
 import json
 import os
 import pathlib
-import sys
 import time
 
 from measure import (BENCH_PYTHON, ROOT, bench_data, check_set, command_text, featurize, fruits, json_line,
-                     max_difference, run_measured, save_result, seeded_weights)
+                     max_difference, require_bench_venv, run_measured, save_result, seeded_weights)
 
 BATCH = 32
 
@@ -105,8 +104,7 @@ def main():
         args.images, args.threads = pathlib.Path(args.images), args.threads[0]
         return worker(args)
 
-    if not BENCH_PYTHON.exists():
-        sys.exit("reference_stack: no bench venv (.venv-bench): run `python3 bench/bench_venv.py` first")
+    require_bench_venv("reference_stack")
     build = (ROOT / args.build).resolve()
     data = bench_data(build)
     weights = seeded_weights(data)

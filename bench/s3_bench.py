@@ -18,8 +18,8 @@ import os
 import resource
 import sys
 
-from measure import (ROOT, bench_data, command_text, fruits, run_measured, save_result,
-                     seeded_weights)
+import measure
+from measure import ROOT, bench_data, fruits, save_result, seeded_weights
 
 sys.path.insert(0, str(ROOT / "tests"))
 from s3_server import MotoS3  # noqa: E402  (the tests' S3 server)
@@ -30,14 +30,10 @@ BUCKET = "pomona-bench"
 def featurize(build, source, weights, threads, output, env):
     """One `pomona featurize` run: images, wall seconds, peak RSS, the CPU seconds this process
     (the server) used meanwhile, and the command."""
-    cmd = [build / "pomona", "featurize", source, output, "--weights", weights, "--threads",
-           threads, "--overwrite", "--quiet"]
     before = resource.getrusage(resource.RUSAGE_SELF)
-    out, seconds, rss = run_measured(cmd, env=env)
+    run = measure.featurize(build, source, weights, threads, output, env=env)
     after = resource.getrusage(resource.RUSAGE_SELF)
-    return {"images": int(out.split("pomona: ", 1)[1].split(" images", 1)[0]), "wall_s": seconds,
-            "peak_rss_mib": rss, "img_per_s": 0.0, "command": command_text(cmd),
-            "server_cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
+    return {**run, "server_cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
 
 
 def main():

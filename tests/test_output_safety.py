@@ -349,3 +349,22 @@ def test_unreachable_s3_endpoint_fails_within_seconds(pomona_bin, small_weights,
                         check=False)
     assert result.returncode == 3, result.stderr
     assert time.monotonic() - start < 8
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_during_the_pca_phase_stops_the_run(pomona_bin, small_weights, images, tmp_path, sig,
+                                                   code):
+    output = tmp_path / "features.parquet"
+    run = subprocess.Popen([str(pomona_bin), "featurize", str(images), str(output), "--weights",
+                            str(small_weights), *COMMON, "--pca-k", "2"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The staging file is published when every row is written, just before the PCA phase.
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".features.parquet.unreduced-*.parquet")):
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.002)
+    run.send_signal(sig)
+    out, err = run.communicate()
+    assert run.returncode == code, (out, err)
+    assert "stopped by a signal: nothing published" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -75,7 +75,8 @@ def test_s3_to_s3_s3_to_local_and_local_to_s3_equal_local_to_local(pomona_bin, s
 
     # The folder outputs are committed: parts, the manifest, then _SUCCESS; no temp names.
     keys = moto_s3.keys_under(bucket, "out/s3s3/")
-    assert keys == ["out/s3s3/_SUCCESS", "out/s3s3/_pomona_manifest.jsonl", "out/s3s3/part-00000.parquet"]
+    assert keys == ["out/s3s3/_SUCCESS", "out/s3s3/_pomona_lock", "out/s3s3/_pomona_manifest.jsonl",
+                    "out/s3s3/part-00000.parquet"]
     manifest = moto_s3.client().get_object(Bucket=bucket, Key="out/s3s3/_pomona_manifest.jsonl")["Body"].read()
     assert manifest == b'{"file": "part-00000.parquet", "rows": 12}\n'
 
@@ -153,10 +154,11 @@ def test_local_to_s3_with_pca_equals_local_with_pca_and_leaves_only_committed_fi
     # Only what a reader or a resumed run may use: no staging output, no temp names, and nothing
     # written on the local disk for the S3 output.
     model_key = {"folder": "features/_pca_model.parquet", "file": "features.pca-model.parquet"}[layout]
-    committed = {"folder": ["features/_SUCCESS", "features/_pca_model.parquet",
+    # The released lease of the run (OutputLock) stays, hidden from readers.
+    committed = {"folder": ["features/_SUCCESS", "features/_pca_model.parquet", "features/_pomona_lock",
                             "features/_unreduced/_SUCCESS", "features/_unreduced/_pomona_manifest.jsonl",
                             "features/_unreduced/part-00000.parquet", "features/part-00000.parquet"],
-                 "file": ["features.parquet", "features.pca-model.parquet"]}[layout]
+                 "file": [".features.parquet.lock", "features.parquet", "features.pca-model.parquet"]}[layout]
     # Arrow's S3 DeleteFile (here of the file output's staging object) puts a zero-byte marker for
     # the parent folder, "prefix/": that is the folder itself, not a file in it.
     keys = [key for key in moto_s3.keys_under(bucket, prefix + "/") if not key.endswith("/")]
@@ -195,7 +197,7 @@ def test_upload_faults_are_retried_and_the_output_equals_a_fault_free_run(pomona
     assert len(paths) == 12 and len(set(paths)) == 12
     assert rows_by_relative_path(table, images) == rows_by_relative_path(read_s3_table(moto_s3, clean_output), images)
     assert moto_s3.keys_under(bucket, "out/upload-faulty/") == [
-        "out/upload-faulty/" + key for key in ("_SUCCESS", "_pomona_manifest.jsonl", "part-00000.parquet",
+        "out/upload-faulty/" + key for key in ("_SUCCESS", "_pomona_lock", "_pomona_manifest.jsonl", "part-00000.parquet",
                                                "part-00001.parquet", "part-00002.parquet")]
     manifest = read_s3_bytes(moto_s3, bucket, "out/upload-faulty/_pomona_manifest.jsonl")
     assert manifest == read_s3_bytes(moto_s3, bucket, "out/upload-clean/_pomona_manifest.jsonl")
@@ -242,3 +244,20 @@ def test_refused_access_fails_fast_with_one_line_and_leaves_nothing(pomona_bin, 
     assert len(lines) == 1 and lines[0].startswith("pomona: error: ") and expected in lines[0], lines
     assert not (tmp_path / "out").exists()
     assert server.keys_under("pomona-readonly", "out") == []
+
+
+def test_s3_output_lease_refuses_a_second_run_until_it_expires(pomona_bin, small_weights, moto_s3, bucket):
+    env = moto_s3.env()
+    output = "s3://%s/out/leased" % bucket
+    live = "4242 thathost 2026-12-06T10:00:00Z ab %d\n" % (time.time() + 600)
+    moto_s3.client().put_object(Bucket=bucket, Key="out/leased/_pomona_lock", Body=live.encode())
+    result = featurize(pomona_bin, small_weights, env, "s3://%s/images" % bucket, output)
+    assert result.returncode == 3
+    assert result.stderr == (f"pomona: error: {output} is being written by pid 4242 on thathost since "
+                             f"2026-12-06T10:00:00Z; wait or remove {output}/_pomona_lock if that run is dead\n")
+    # A lease its run stopped renewing expires, and is taken over.
+    expired = "4242 thathost 2026-12-06T10:00:00Z ab %d\n" % (time.time() - 1)
+    moto_s3.client().put_object(Bucket=bucket, Key="out/leased/_pomona_lock", Body=expired.encode())
+    result = featurize(pomona_bin, small_weights, env, "s3://%s/images" % bucket, output)
+    assert result.returncode == 0, result.stderr
+    assert "12 images, 0 errors" in result.stdout

@@ -151,7 +151,8 @@ class OutputLock {
   // "OUTPUT is being written by pid N on HOST since TIME; wait or remove LOCK if that run is dead"
   // when another run holds it, or naming the lock file that cannot be created.
   static std::unique_ptr<OutputLock> acquire(const std::string& output);
-  // Releases the lock and removes its file.
+  // Releases the lock: removes its file, or on S3 marks the lease expired (removing an S3 object
+  // makes Arrow leave an empty "OUTPUT/" marker object behind).
   virtual ~OutputLock() = default;
   // A random id of this run, distinct across processes and hosts.
   virtual const std::string& run_id() const = 0;

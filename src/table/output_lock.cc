@@ -173,10 +173,13 @@ class S3Lease : public OutputLock {
   ~S3Lease() override {
     renewer_.request_stop();
     renewer_.join();
+    // Released by expiring it now, not by removing it: Arrow's S3 DeleteFile leaves an empty
+    // "OUTPUT/" marker object behind, which listings of the output would show.
     try {
-      internal::remove_file(uri_);
+      owner_.expires = 1;
+      internal::write_file_atomically(uri_, owner_.line());
     } catch (const JobError&) {
-      // An unremoved lease expires by itself.
+      // A lease not released expires by itself.
     }
   }
   const std::string& run_id() const override { return owner_.run_id; }

@@ -206,6 +206,8 @@ std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& 
   }
   std::vector<ObjectInfo> found;
   walker.walk(folder, *entries, found);
+  std::sort(report->hidden.begin(), report->hidden.end());
+  std::sort(report->unreadable.begin(), report->unreadable.end());
   std::sort(found.begin(), found.end(),
             [](const ObjectInfo& a, const ObjectInfo& b) { return a.uri < b.uri; });
   return found;

@@ -79,6 +79,30 @@ TEST(ListInputs, SkipsNamesStartingWithDotOrUnderscoreLikeSpark) {
   root.write("Apple/a.jpg", "");
 
   EXPECT_THAT(list_relative(root), ElementsAre("Apple/a.jpg"));
+  ListReport report;
+  list_inputs(root.path().string(), {}, &report);
+  const std::string base = root.path().string() + "/";
+  EXPECT_THAT(report.hidden, ElementsAre(base + ".ipynb_checkpoints", base + "Apple/._a.jpg",
+                                         base + "Apple/.hidden.jpg", base + "Apple/_partial.jpg",
+                                         base + "_temporary"))
+      << "every skipped name is reported";
+  EXPECT_TRUE(report.unreadable.empty());
+}
+
+TEST(ListInputs, FifoAsRootIsNamedForWhatItIs) {
+  TempFolder root;
+  const std::string fifo = root / "pipe";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    list_inputs(fifo, {});
+    FAIL() << "a FIFO was listed";
+  } catch (const JobError& error) {
+    EXPECT_EQ(error.code(), ExitCode::kInputOutput);
+    EXPECT_EQ(std::string(error.what()),
+              "input " + fifo +
+                  " is neither a folder nor a regular file (a FIFO, socket or device?): give a "
+                  "folder of images or one image");
+  }
 }
 
 TEST(ListInputs, RootMayBeOneFileListedWhateverItsName) {

@@ -1,7 +1,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,31 @@ TEST(ReadBytesDeathTest, UnreadableFileIsAnErrorNamingIt) {
                                                                                             : 1);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+TEST(ReadBytes, FileOverTheBudgetIsRefusedBeforeAnyByteIsRead) {
+  TempFolder folder;
+  const std::string file = folder.write("huge.jpg", "");
+  std::filesystem::resize_file(file, int64_t{50} << 30);  // sparse: no disk, no memory
+  for (const Result<std::vector<uint8_t>>& bytes :
+       {read_bytes(file), read_bytes(ObjectInfo{.uri = file, .size = int64_t{50} << 30})}) {
+    ASSERT_FALSE(bytes.ok());
+    EXPECT_EQ(bytes.error(), "cannot read " + file +
+                                 ": 53687091200 bytes, more than the 1073741824 bytes allowed "
+                                 "per file");
+  }
+  const Result<std::vector<uint8_t>> small = read_bytes(folder.write("a.jpg", "12345"), 4);
+  ASSERT_FALSE(small.ok());
+  EXPECT_THAT(small.error(), HasSubstr("5 bytes, more than the 4 bytes allowed per file"));
+}
+
+TEST(ReadBytes, FifoIsAnErrorNotAHang) {
+  TempFolder folder;
+  const std::string fifo = folder / "pipe.jpg";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const Result<std::vector<uint8_t>> bytes = read_bytes(fifo);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.error(), "cannot read " + fifo + ": not a regular file");
 }
 
 }  // namespace

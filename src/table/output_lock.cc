@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -61,12 +62,12 @@ struct Owner {
 
 Owner this_run() {
   std::random_device random;
-  std::ostringstream id;
-  id << std::hex << random() << random();
+  char id[17];
+  std::snprintf(id, sizeof(id), "%08x%08x", random(), random());
   return {.pid = std::to_string(getpid()),
           .host = host_name(),
           .since = utc_time(std::time(nullptr)),
-          .run_id = id.str(),
+          .run_id = id,
           .expires = 0};
 }
 

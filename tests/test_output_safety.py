@@ -282,6 +282,14 @@ def test_stale_temp_files_of_dead_runs_are_removed(pomona_bin, small_weights, im
     featurize(pomona_bin, small_weights, images, single, "--pca-k", "2")
     assert not any(p.exists() for p in stale)
     assert keep.exists()
+    # A model saved elsewhere: its own temp files only.
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / ".m.parquet.tmp-999999").write_bytes(b"x")
+    (models / ".m2.parquet.tmp-999999").write_bytes(b"x")
+    featurize(pomona_bin, small_weights, images, single, "--pca-k", "2", "--pca-model",
+              models / "m.parquet")
+    assert sorted(p.name for p in models.iterdir()) == [".m2.parquet.tmp-999999", "m.parquet"]
 
 
 def test_pca_of_rows_without_variance_says_so(pomona_bin, small_weights, images, tmp_path):

@@ -76,8 +76,8 @@ struct ListReport {
 // followed. root may also be one file, listed whatever its name. Throws JobError(kInputOutput) with
 // one line naming root when it does not exist or cannot be read. Unreadable subfolders, broken
 // symlinks and symlink loops are skipped, never fatal. With a report, the skipped hidden
-// names and unreadable subfolders are listed there, sorted. A root that is neither a folder nor a regular
-// file (a FIFO, a device) is a JobError(kInputOutput) saying so.
+// names and unreadable subfolders are listed there, sorted. A root that is neither a folder nor a
+// regular file (a FIFO, a device) is a JobError(kInputOutput) saying so.
 std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& options,
                                     ListReport* report = nullptr);
 

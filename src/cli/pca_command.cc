@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "checks.h"
+#include "pomona/table.h"
 
 namespace pomona {
 namespace {
@@ -57,6 +58,8 @@ void run_fit(const PcaCommandOptions& options) {
 
 void run_transform(const PcaCommandOptions& options) {
   const PcaModel model = PcaModel::load(options.model);
+  // One run at a time on an output, as featurize (pomona/table.h).
+  const std::unique_ptr<OutputLock> lock = OutputLock::acquire(options.output);
   add_pca_column(options.features, model, options.output, options.rows_per_file);
   std::printf("pomona: %d PCA components%s -> %s\n", model.k(), model.center() ? " (centered)" : "",
               options.output.c_str());

@@ -194,6 +194,10 @@ void publish_with_pca(const PcaAccumulator* statistics, const std::string& stagi
   // The default model path is inside a folder output, which its writer has not created yet.
   const std::string model_folder = folder_of(summary.pca_model);
   if (!model_folder.empty()) internal::make_folder(model_folder);
+  // Its temp files from killed runs (its folder may be neither this output nor locked: exactly
+  // its own name's).
+  internal::remove_temp_files(model_folder.empty() ? "." : model_folder,
+                              summary.pca_model.substr(model_folder.size()) + ".tmp-");
   model.save(summary.pca_model);
   std::vector<std::string> files =
       add_pca_column(staging, model, options.output, options.rows_per_file, options.stop);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,5 +79,8 @@ std::string label_of(const std::string& uri, LabelFrom from);
 Result<std::vector<uint8_t>> read_bytes(const std::string& uri);
 // The same for a listed input: its listed size saves S3 a metadata request.
 Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input);
+
+// The SHA-256 of bytes as 64 lowercase hex digits (OpenSSL's libcrypto).
+std::string sha256_hex(std::span<const uint8_t> bytes);
 
 }  // namespace pomona

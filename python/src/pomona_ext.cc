@@ -11,4 +11,5 @@ NB_MODULE(_pomona, module) {
   pomona::python::ArrowPayload::bind(module);
   pomona::python::bind_featurize(module);
   pomona::python::bind_pca(module);
+  pomona::python::bind_classify(module);
 }

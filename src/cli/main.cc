@@ -8,12 +8,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include "classify_commands.h"
 #include "pca_command.h"
 #include "pomona/error.h"
 #include "pomona/io.h"
 #include "pomona/pipeline.h"
 #include "progress.h"
 #include "report_command.h"
+#include "serve_command.h"
 
 namespace pomona {
 namespace {
@@ -178,10 +180,15 @@ int run(int argc, char** argv) {
 
   add_pca_command(app);
 
+  add_classify_commands(app);
+  add_serve_command(app);
+
   S3Options s3;
   CLI::App* pca_cmd = app.get_subcommand("pca");
   for (CLI::App* command : {featurize_cmd, app.get_subcommand("report"),
-                            pca_cmd->get_subcommand("fit"), pca_cmd->get_subcommand("transform")}) {
+                            pca_cmd->get_subcommand("fit"), pca_cmd->get_subcommand("transform"),
+                            app.get_subcommand("index"), app.get_subcommand("classify"),
+                            app.get_subcommand("serve")}) {
     add_s3_options(*command, s3);
   }
   // Before any subcommand's callback runs (pca and report run theirs during parse()).

@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libopenblas-dev liblapacke-dev libcurl4-openssl-dev
   libssl-dev libhnswlib-dev libcpp-httplib-dev  # SHA-256; classify/ (kNN); serve/ (HTTP)
   chromium-driver  # tests/test_serve_page.py drives the page with Selenium
-  wrk  # bench/serve_bench.py
+  wrk hey  # tests/test_serve.py (reload under load), bench/serve_bench.py
   python3 python3-venv python3-dev
   openjdk-17-jre-headless  # pyspark (tests/test_pca_spark.py compares with Spark ML's PCA)
   chromium  # tests/test_report_html.py renders the HTML report headless

@@ -35,7 +35,7 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   command
       ->add_option("--queue", options->queue,
-                   "requests that may wait for a network; more get 503 (0 = 2 x threads)")
+                   "requests that may wait for a network; more get 503 (0 = one per network)")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   command

@@ -56,7 +56,7 @@ class Server {
       : options_(options),
         threads_(options.threads > 0 ? options.threads
                                      : std::max(1u, std::thread::hardware_concurrency())),
-        queue_(options.queue > 0 ? options.queue : 2 * threads_) {
+        queue_(options.queue > 0 ? options.queue : threads_) {
     metrics_.set_queue(0, static_cast<int64_t>(queue_.capacity()));
   }
 

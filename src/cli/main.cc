@@ -190,8 +190,8 @@ int run(int argc, char** argv) {
   featurize_cmd->add_flag("-q,--quiet", quiet, "no progress output");
   featurize_cmd
       ->add_option("--io-threads", options.io_threads,
-                   "threads reading inputs ahead of the workers (-1: 8 for s3:// inputs, none "
-                   "for local ones)")
+                   "most reads in flight ahead of the workers, sized by latency and throttling "
+                   "(-1: 64 for s3:// inputs, none for local ones)")
       ->check(CLI::Range(-1, 256))
       ->capture_default_str();
   add_featurize_pca_options(*featurize_cmd, options);

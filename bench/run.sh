@@ -6,6 +6,7 @@
 #   spark_bench.py  pomona.spark on Spark local[2] against the CLI at 2 threads, Python workers' RSS
 #   pca_bench.py    `pomona pca fit` on 1,000,000 x 1280 rows: time and peak RSS (< 1 GiB)
 #   s3_bench.py     `pomona featurize` s3:// (moto on 127.0.0.1) -> local against local -> local
+#   serve_bench.py  `pomona serve` under load (hey): latency/throughput, saturation, shedding, vs FastAPI+ONNX Runtime
 #   layer_profile.py where the time goes: each layer group (oneDNN timing) against its FLOP share, decode, the rest
 # Against the notebook's stack and the peer runtimes, from the bench venv (.venv-bench, made on
 # first use by bench/bench_venv.py from bench/requirements.txt; never part of .venv):
@@ -20,12 +21,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 results=$build/bench-data/results
-scripts=${BENCH:-bench.py layer_profile.py peers.py reference_stack.py notebook_udf.py spark_bench.py image_bench.py pca_bench.py s3_bench.py}
+scripts=${BENCH:-bench.py layer_profile.py peers.py reference_stack.py notebook_udf.py spark_bench.py image_bench.py pca_bench.py s3_bench.py serve_bench.py}
 if [[ -z ${BENCH:-} ]]; then
   rm -rf "$results"  # a full run: the summary shows this run's figures only
 fi
 mkdir -p "$results"
-if [[ " $scripts " =~ \ (peers|reference_stack|notebook_udf)\.py\  ]]; then
+if [[ " $scripts " =~ \ (peers|reference_stack|notebook_udf|serve_bench)\.py\  ]]; then
   .venv/bin/python bench/bench_venv.py
 fi
 for script in $scripts; do

@@ -73,7 +73,7 @@ def table_rows(parts, build_name):
     spark = parts.get("spark_bench")
     if spark:
         rows.append(row("pomona", f"pomona.spark local[2] (spark_bench.py), {spark['images']} fruits", 2,
-                        spark["spark_local2_img_per_s"], spark["python_worker_peak_rss_mib"],
+                        spark["spark_listed_img_per_s"], spark["python_worker_peak_rss_mib"],
                         f".venv/bin/python bench/spark_bench.py --build {build_name}"))
     for side, s in parts.get("notebook_udf", {}).get("sides", {}).items():
         name = ("pomona.spark.featurize_to_parquet" if side == "pomona" else "notebook pandas UDF (tf_keras)")
@@ -106,6 +106,17 @@ def targets(parts, rows):
         found.append(check("pomona.spark / notebook pandas UDF, local[2]", udf["speedup"], ">= 2", udf["speedup"] >= 2))
         found.append(check("Python worker peak RSS pomona.spark / notebook UDF", udf["worker_rss_ratio"], "<= 0.5",
                            udf["worker_rss_ratio"] <= 0.5))
+    serve = parts.get("serve_bench")
+    if serve:
+        found.append(check("pomona serve saturation / network alone, 2 threads", serve["saturation_over_network"],
+                           ">= 0.85", serve["saturation_over_network"] >= 0.85))
+        ratio = serve["shedding"]["accepted_p99_over_unloaded_p50"]
+        found.append(check("pomona serve at 2x saturation: accepted p99 / unloaded p50", ratio, "< 4", ratio < 4))
+        for image, r in serve["pomona_over_peer"].items():
+            found.append(check(f"pomona serve / FastAPI+ONNX Runtime throughput, {image}", r["throughput"], "> 1",
+                               r["throughput"] > 1))
+            found.append(check(f"FastAPI+ONNX Runtime p99 / pomona serve p99, {image}", r["peer_p99_over_pomona_p99"],
+                               "> 1", r["peer_p99_over_pomona_p99"] > 1))
     for r in parts.get("peers", {}).get("runs", []):
         if r["runtime"] != "pomona" and "pomona_speedup" in r:
             found.append(check(f"Pomona network alone / {r['runtime']}, {r['threads']} thread(s)",

@@ -8,6 +8,12 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(CURL REQUIRED)
 find_package(OpenMP REQUIRED)
+# SHA-256 of weights files and indexes (io/sha256.cc).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+# classify/: approximate nearest neighbours for large indexes (header-only).
+find_path(HNSWLIB_INCLUDE_DIR hnswlib/hnswlib.h REQUIRED)
+# serve/: the HTTP server (Debian's compiled cpp-httplib 0.11).
+pkg_check_modules(CPP_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 # The libjpeg API of libjpeg-turbo (JPEG::JPEG): suspending input, as Pillow reads JPEGs.
 find_package(JPEG REQUIRED)
 # libdeflate: whole-buffer inflate of PNG data, faster than zlib's (src/image/png_decode.cc).

@@ -8,7 +8,10 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libdnnl-dev libjpeg62-turbo-dev libpng-dev libdeflate-dev libhdf5-dev
   libcli11-dev libgtest-dev libbenchmark-dev libeigen3-dev
-  libopenblas-dev liblapacke-dev libcurl4-openssl-dev libssl-dev
+  libopenblas-dev liblapacke-dev libcurl4-openssl-dev
+  libssl-dev libhnswlib-dev libcpp-httplib-dev  # SHA-256; classify/ (kNN); serve/ (HTTP)
+  chromium-driver  # tests/test_serve_page.py drives the page with Selenium
+  wrk hey  # tests/test_serve.py (reload under load), bench/serve_bench.py
   python3 python3-venv python3-dev
   openjdk-17-jre-headless  # pyspark (tests/test_pca_spark.py compares with Spark ML's PCA)
   chromium  # tests/test_report_html.py renders the HTML report headless

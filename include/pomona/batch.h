@@ -42,6 +42,11 @@ class ChunkFeaturizer {
   // features, or the error that the read or decode gave (never throws for a bad input).
   std::vector<FeatureRow> run(std::span<const BatchInput> inputs);
 
+  // Seconds the last run() spent preparing its inputs (read, decode, resize, preprocess) and in
+  // the network.
+  double last_prepare_seconds() const { return last_prepare_seconds_; }
+  double last_network_seconds() const { return last_network_seconds_; }
+
  private:
   const FeatureExtractor& extractor_;
   const bool jpeg_draft_;
@@ -50,6 +55,8 @@ class ChunkFeaturizer {
   std::unique_ptr<FeatureExtractor::Context> context_;
   std::vector<float> input_;
   std::vector<float> features_;
+  double last_prepare_seconds_ = 0;
+  double last_network_seconds_ = 0;
 };
 
 // Featurizes all inputs on `threads` threads (the calling thread included), each running a

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,5 +100,8 @@ Result<std::vector<uint8_t>> read_bytes(const std::string& uri,
 // max_bytes is refused without a request.
 Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input,
                                         int64_t max_bytes = kDefaultMaxFileBytes);
+
+// The SHA-256 of bytes as 64 lowercase hex digits (OpenSSL's libcrypto).
+std::string sha256_hex(std::span<const uint8_t> bytes);
 
 }  // namespace pomona

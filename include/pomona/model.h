@@ -57,6 +57,11 @@ std::string find_cached_weights(const MobileNetV2Spec& spec);
 // checks that they load; returns the path. Throws JobError(kInputOutput) on network failure.
 std::string fetch_keras_weights(const MobileNetV2Spec& spec, bool include_top);
 
+// Which weights made a set of features: the SHA-256 (sha256_hex, io.h) of the weights file's
+// bytes. Featurized files and classification indexes record it; comparing two tells whether
+// features are comparable. Throws JobError(kConfiguration) naming the file when it cannot be read.
+std::string weights_sha256(const std::string& path);
+
 // The MobileNetV2 network built once from weights, executed with oneDNN primitives.
 // Thread-safe: many threads may call extract() at once, each with its own Context.
 class FeatureExtractor {

@@ -6,6 +6,7 @@ without copying buffers. ``pomona.spark`` runs both inside Apache Spark executor
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from typing import Iterable, Optional, Sequence, Union
@@ -21,7 +22,7 @@ import pyarrow as pa  # loads the Arrow C++ libraries the native module links, b
 from pomona._pomona import PomonaError, resolve_weights as _resolve_weights
 from pomona import _pomona
 
-__all__ = ["featurize_batch", "resolve_weights", "PCA", "PomonaError", "ROW_SCHEMA"]
+__all__ = ["featurize_batch", "resolve_weights", "PCA", "Classifier", "PomonaError", "ROW_SCHEMA"]
 
 # The CLI's row schema (README, "Output schema").
 ROW_SCHEMA = pa.schema([
@@ -229,3 +230,42 @@ class PCA:
                 with open(path, "wb") as f:
                     f.write(state["model"])
                 self._model = _pomona.PcaModel.load(path)
+
+
+class Classifier:
+    """Answers "which fruit is this?" with an index built by ``pomona index``: the same engine as
+    ``pomona classify`` and ``pomona serve`` (decode, network and index in C++).
+
+    weights: the weights the index was built with (default: Keras' cache for its alpha and size);
+    other weights raise PomonaError. method: "ncm" (nearest class mean) or "knn".
+    """
+
+    def __init__(self, index, weights: Optional[str] = None, method: str = "ncm"):
+        self._native = _pomona.Classifier(os.fspath(index), os.fspath(weights) if weights else "")
+        self.method = method
+
+    @property
+    def index_version(self) -> str:
+        return self._native.index_version
+
+    @property
+    def labels(self) -> list:
+        return list(self._native.labels)
+
+    def classify(self, paths_or_bytes, top_k: int = 3, method: Optional[str] = None,
+                 as_arrow: bool = False):
+        """One answer per input (a path str, or image bytes; one input or a sequence), in order:
+        ``{"path", "predictions": [{"label", "score", "info"}], "unknown", "error"}``. A bad
+        image has its error and no predictions. as_arrow: the same as a pyarrow Table, with each
+        prediction's info as JSON text (labels' information may have different fields)."""
+        inputs = [paths_or_bytes] if isinstance(paths_or_bytes, (str, bytes, os.PathLike)) \
+            else list(paths_or_bytes)
+        inputs = [os.fspath(i) if isinstance(i, os.PathLike) else
+                  bytes(i) if isinstance(i, (bytearray, memoryview)) else i for i in inputs]
+        answers = [{"path": path, "error": error, "unknown": unknown,
+                    "predictions": [{"label": label, "score": score,
+                                     "info": info if as_arrow else json.loads(info)}
+                                    for label, score, info in predictions]}
+                   for path, error, predictions, unknown in
+                   self._native.classify(inputs, int(top_k), method or self.method)]
+        return pa.Table.from_pylist(answers) if as_arrow else answers

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "checks.h"
+#include "classify_commands.h"
 #include "pca_command.h"
 #include "pomona/error.h"
 #include "pomona/io.h"
@@ -16,6 +17,7 @@
 #include "pomona/table.h"
 #include "progress.h"
 #include "report_command.h"
+#include "serve_command.h"
 
 namespace pomona {
 namespace {
@@ -188,8 +190,8 @@ int run(int argc, char** argv) {
   featurize_cmd->add_flag("-q,--quiet", quiet, "no progress output");
   featurize_cmd
       ->add_option("--io-threads", options.io_threads,
-                   "threads reading inputs ahead of the workers (-1: 8 for s3:// inputs, none "
-                   "for local ones)")
+                   "most reads in flight ahead of the workers, sized by latency and throttling "
+                   "(-1: 64 for s3:// inputs, none for local ones)")
       ->check(CLI::Range(-1, 256))
       ->capture_default_str();
   add_featurize_pca_options(*featurize_cmd, options);
@@ -207,10 +209,15 @@ int run(int argc, char** argv) {
 
   add_pca_command(app);
 
+  add_classify_commands(app);
+  add_serve_command(app);
+
   S3Options s3;
   CLI::App* pca_cmd = app.get_subcommand("pca");
   for (CLI::App* command : {featurize_cmd, app.get_subcommand("report"),
-                            pca_cmd->get_subcommand("fit"), pca_cmd->get_subcommand("transform")}) {
+                            pca_cmd->get_subcommand("fit"), pca_cmd->get_subcommand("transform"),
+                            app.get_subcommand("index"), app.get_subcommand("classify"),
+                            app.get_subcommand("serve")}) {
     add_s3_options(*command, s3);
   }
   // Before any subcommand's callback runs (pca and report run theirs during parse()).

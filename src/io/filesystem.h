@@ -100,8 +100,6 @@ class AtomicFile {
 void write_file_atomically(const std::string& uri, std::string_view contents);
 // The whole contents of uri, or nullopt when it does not exist. Throws JobError(kInputOutput).
 std::optional<std::string> read_file_if_exists(const std::string& uri);
-// The SHA-256 of the contents of uri, as 64 lowercase hex digits. Throws JobError(kInputOutput).
-std::string file_sha256(const std::string& uri);
 // Opens uri for random access (Parquet readers). Throws JobError(kInputOutput) "cannot read".
 std::shared_ptr<arrow::io::RandomAccessFile> open_input_file(const std::string& uri);
 // Whether uri is a folder (on S3: a prefix with objects below it).

@@ -1,7 +1,7 @@
 # Keras weights (HDF5) and the ~/.keras cache
-target_sources(pomona_model PRIVATE keras_weights.cc weights_sandbox.cc keras_cache.cc)
+target_sources(pomona_model PRIVATE keras_weights.cc weights_sandbox.cc keras_cache.cc weights_identity.cc)
 target_include_directories(pomona_model SYSTEM PRIVATE ${HDF5_INCLUDE_DIRS})
-target_link_libraries(pomona_model PRIVATE ${HDF5_C_LIBRARIES} CURL::libcurl)
+target_link_libraries(pomona_model PRIVATE ${HDF5_C_LIBRARIES} CURL::libcurl pomona_io)
 
 # Seeded synthetic weights files (tools/make_test_weights.py --test-set), generated at test time
 # and never committed (the 1.0/224 one is 14 MB). Tests that need them require the fixture

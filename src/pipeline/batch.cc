@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -51,6 +52,7 @@ std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs)
     set_compute_threads(1);
     context_ = extractor_.new_context();
   }
+  const auto start = std::chrono::steady_clock::now();
   std::vector<FeatureRow> rows(inputs.size());
   std::vector<FeatureRow*> ready;  // rows whose image is in input_, in slot order
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -62,6 +64,7 @@ std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs)
         prepare_input(inputs[i], extractor_.spec().size, jpeg_draft_, exif_transpose_, slot);
     if (!row.error) ready.push_back(&row);
   }
+  const auto prepared = std::chrono::steady_clock::now();
   if (!ready.empty()) {
     extractor_.extract(*context_, input_.data(), static_cast<int>(ready.size()), features_.data());
     const int dim = extractor_.feature_dim();
@@ -70,6 +73,9 @@ std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs)
       ready[k]->features.assign(f, f + dim);
     }
   }
+  last_prepare_seconds_ = std::chrono::duration<double>(prepared - start).count();
+  last_network_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - prepared).count();
   return rows;
 }
 

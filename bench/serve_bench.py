@@ -1,0 +1,233 @@
+"""`pomona serve` under load on loopback, against the network alone and against a peer stack
+(FastAPI/uvicorn + ONNX Runtime on the same network, bench/serve_peer.py), in one run.
+
+    .venv/bin/python bench/serve_bench.py --build build [--seconds 8] [--concurrency 1 2 4 8 32]
+
+Load comes from `hey` (Debian), closed loop at each concurrency, POSTing one image as the raw body:
+a 100x100 JPEG (Fruits-like) and a 1024x768 photo, generated, the same bytes for both stacks. Per
+point: p50/p95/p99 latency of the 200 answers and their throughput. Both servers run 2 networks
+(Pomona --threads 2; uvicorn --workers 2, ORT one intra-op thread each) and a deep queue for the
+sweep. Then:
+  - saturation: the best 100x100 throughput against Pomona's network alone at 2 threads (two
+    single-thread networks, feature_extractor_benchmark, batch 1) measured just before;
+  - shedding: Pomona with its default queue (one place per network) offered twice its saturation rate open
+    loop (hey -q): the share answered 503, and the p99 of the accepted against the unloaded p50;
+  - peak RSS of each server (VmHWM; the peer's summed over its processes).
+hey runs on the same 2 cores as the server: both stacks pay for it alike.
+"""
+import argparse
+import csv
+import io
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from measure import (BENCH_PYTHON, ROOT, bench_data, command_text, make_images, run_measured,
+                     save_result, seeded_weights)
+from peers import pomona_network
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url, process, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"serve_bench: server exited: {process.stderr.read() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except Exception:  # noqa: BLE001  (not up yet)
+            time.sleep(0.1)
+    sys.exit(f"serve_bench: {url} not ready")
+
+
+def peak_rss_mib(pid):
+    """VmHWM of pid and its descendants, summed."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = pathlib.Path(f"/proc/{p}/status").read_text()
+            total += int(status.split("VmHWM:")[1].split()[0])
+            todo += [int(c) for t in pathlib.Path(f"/proc/{p}/task").iterdir()
+                     for c in (t / "children").read_text().split()]
+        except (FileNotFoundError, IndexError):
+            pass
+    return total / 1024
+
+
+def percentile(sorted_values, q):
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def hey(url, image, seconds, concurrency, rate=None):
+    """One hey run: throughput of 200s, latency percentiles (ms) of the 200s, statuses."""
+    cmd = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-m", "POST", "-D", str(image),
+           "-T", "image/jpeg", "-t", "30", "-o", "csv"]
+    if rate:
+        cmd += ["-q", f"{rate:.3f}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    ok = sorted(1000 * float(r["response-time"]) for r in rows if r["status-code"] == "200")
+    statuses = {}
+    for r in rows:
+        statuses[r["status-code"]] = statuses.get(r["status-code"], 0) + 1
+    span = max((float(r["offset"]) + float(r["response-time"]) for r in rows), default=seconds)
+    return {"concurrency": concurrency, "ok_per_s": len(ok) / span, "p50_ms": percentile(ok, 0.50),
+            "p95_ms": percentile(ok, 0.95), "p99_ms": percentile(ok, 0.99), "statuses": statuses,
+            "command": command_text(cmd + [url])}
+
+
+def start_pomona(build, index, weights, port, queue):
+    cmd = [build / "pomona", "serve", index, "--weights", weights, "--threads", "2", "--port", port,
+           "--queue", queue, "--connection-threads", "128"]
+    process = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+    return process, command_text(cmd)
+
+
+def start_peer(python, onnx, index, port):
+    cmd = [python, "-m", "uvicorn", "serve_peer:app", "--app-dir", ROOT / "bench", "--workers", "2",
+           "--port", port, "--log-level", "warning"]
+    env = {**os.environ, "SERVE_PEER_ONNX": str(onnx), "SERVE_PEER_INDEX": str(index),
+           "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/v1/classify"
+    deadline = time.time() + 120
+    while True:  # ready once it answers a classification
+        try:
+            request = urllib.request.Request(url, data=b"x", method="POST")
+            urllib.request.urlopen(request, timeout=2)
+        except urllib.error.HTTPError:
+            break
+        except Exception:  # noqa: BLE001
+            if process.poll() is not None or time.time() > deadline:
+                sys.exit(f"serve_bench: peer did not start: {process.stderr.read()}")
+            time.sleep(0.2)
+    return process, "SERVE_PEER_ONNX=... SERVE_PEER_INDEX=... " + command_text(cmd)
+
+
+def stop(process, group=False):
+    rss = peak_rss_mib(process.pid)
+    if group:
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    return rss
+
+
+def sweep(url, images, seconds, concurrency):
+    points = {}
+    for name, image in images.items():
+        hey(url, image, 2, 2)  # warm-up
+        points[name] = [hey(url, image, seconds, c) for c in concurrency]
+        for p in points[name]:
+            print(f"  {name:>8} c={p['concurrency']:>2}: {p['ok_per_s']:7.1f} ok/s  p50 {p['p50_ms']:.1f}  "
+                  f"p95 {p['p95_ms']:.1f}  p99 {p['p99_ms']:.1f} ms  {p['statuses']}", flush=True)
+    return points
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--seconds", type=int, default=8, help="per load point")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 32])
+    parser.add_argument("--peer-python", default=str(BENCH_PYTHON),
+                        help="a Python with onnxruntime, onnx, fastapi, uvicorn (default: the bench venv)")
+    args = parser.parse_args()
+    for tool in ("hey",):
+        if not shutil.which(tool):
+            sys.exit(f"serve_bench: {tool} missing: scripts/bootstrap.sh installs it")
+    build = (ROOT / args.build).resolve()
+    data = bench_data(build)
+    weights = seeded_weights(data)
+    images = {"100x100": sorted(make_images(data / "serve-100x100", 1, 10, 100, 100).rglob("*.jpg"))[0],
+              "1024x768": sorted(make_images(data / "serve-1024x768", 1, 10, 1024, 768).rglob("*.jpg"))[0]}
+    reference = make_images(data / "serve-index-200", 20, 10, 100, 100)
+    features, index = data / "serve-index.parquet", data / "serve.index.parquet"
+    run_measured([build / "pomona", "featurize", reference, features, "--weights", weights, "--quiet"])
+    run_measured([build / "pomona", "index", features, index, "--weights", weights])
+    onnx = data / "mobilenet_v2_seeded_1.0_224.onnx"
+    run_measured([args.peer_python, ROOT / "bench" / "peers.py", "--worker", "export-onnx", "--weights",
+                  weights, "--onnx", onnx])
+
+    print("== network alone (2 single-thread networks, batch 1)", flush=True)
+    network = pomona_network(build, 2, 3.0)["batches"]["1"]["img_per_s"]
+    print(f"  {network:.1f} img/s")
+
+    result = {"network_alone_img_per_s": network, "images": {k: str(v) for k, v in images.items()}}
+    port = free_port()
+    print("== pomona serve (--threads 2, --queue 64)", flush=True)
+    process, command = start_pomona(build, index, weights, port, 64)
+    result["pomona"] = {"command": command,
+                        "points": sweep(f"http://127.0.0.1:{port}/v1/classify", images, args.seconds,
+                                        args.concurrency)}
+    result["pomona"]["peak_rss_mib"] = stop(process)
+
+    print("== peer: FastAPI/uvicorn (2 workers) + ONNX Runtime", flush=True)
+    port = free_port()
+    process, command = start_peer(args.peer_python, onnx, index, port)
+    result["peer"] = {"command": command,
+                      "points": sweep(f"http://127.0.0.1:{port}/v1/classify", images, args.seconds,
+                                      args.concurrency)}
+    result["peer"]["peak_rss_mib"] = stop(process, group=True)
+
+    pomona_small = result["pomona"]["points"]["100x100"]
+    saturation = max(p["ok_per_s"] for p in pomona_small)
+    unloaded_p50 = pomona_small[0]["p50_ms"]
+    print(f"== shedding: default queue, offered 2 x {saturation:.1f} req/s open loop", flush=True)
+    port = free_port()
+    process, command = start_pomona(build, index, weights, port, 0)
+    workers = 64
+    shed = hey(f"http://127.0.0.1:{port}/v1/classify", images["100x100"], args.seconds, workers,
+               rate=2 * saturation / workers)
+    stop(process)
+    answered = sum(shed["statuses"].values())
+    result["shedding"] = {**shed, "server": command, "offered_per_s": 2 * saturation,
+                          "share_503": shed["statuses"].get("503", 0) / max(1, answered),
+                          "unloaded_p50_ms": unloaded_p50,
+                          "accepted_p99_over_unloaded_p50": shed["p99_ms"] / unloaded_p50}
+    result["saturation_over_network"] = saturation / network
+
+    print("\n| stack | image | concurrency | ok/s | p50 ms | p95 ms | p99 ms |\n| --- | --- | --- | --- | --- | --- | --- |")
+    for stack in ("pomona", "peer"):
+        for name, points in result[stack]["points"].items():
+            for p in points:
+                print(f"| {stack} | {name} | {p['concurrency']} | {p['ok_per_s']:.1f} | {p['p50_ms']:.1f} | "
+                      f"{p['p95_ms']:.1f} | {p['p99_ms']:.1f} |")
+    print(f"\nsaturation {saturation:.1f} req/s = {result['saturation_over_network']:.2f} of the network "
+          f"alone ({network:.1f} img/s; target >= 0.85)")
+    s = result["shedding"]
+    print(f"shedding at 2x: {100 * s['share_503']:.0f} % answered 503; accepted p99 {s['p99_ms']:.1f} ms = "
+          f"{s['accepted_p99_over_unloaded_p50']:.2f} x the unloaded p50 ({unloaded_p50:.1f} ms; target < 4)")
+    result["pomona_over_peer"] = {}
+    for name in images:
+        best = {stack: max(p["ok_per_s"] for p in result[stack]["points"][name]) for stack in ("pomona", "peer")}
+        p99 = {stack: result[stack]["points"][name][-1]["p99_ms"] for stack in ("pomona", "peer")}
+        result["pomona_over_peer"][name] = {"throughput": best["pomona"] / best["peer"],
+                                            "peer_p99_over_pomona_p99": p99["peer"] / p99["pomona"]}
+        print(f"{name}: Pomona / peer throughput {best['pomona'] / best['peer']:.2f}x, "
+              f"peer p99 / Pomona p99 at c={args.concurrency[-1]} {p99['peer'] / p99['pomona']:.2f}x")
+    print(f"peak RSS: Pomona {result['pomona']['peak_rss_mib']:.0f} MiB, peer {result['peer']['peak_rss_mib']:.0f} MiB")
+    save_result(build, "serve_bench", result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+// serve/: the HTTP face of the classifier (pomona/classify.h), on cpp-httplib.
+//
+// Routes: POST /v1/classify (a raw JPEG/PNG body, or multipart/form-data with a field `image`)
+// answers {predictions: [{label, score, info}], unknown, index_version, timing_ms: {decode,
+// network, classify}}; GET / is a self-contained page for phones; GET /healthz (the process
+// answers), /readyz (503 until the network and index are loaded), /metrics (Prometheus text),
+// /openapi.json (the API's OpenAPI 3 description). Every bad request is a 4xx JSON
+// {"error": "..."} naming the problem, and the server keeps serving.
+//
+// Concurrency: `threads` workers, each with its own single-threaded network (ChunkFeaturizer),
+// take requests from one queue of `queue` places; when it is full a request is answered 503 with
+// Retry-After at once. One place per network by default: an accepted request waits for at most
+// about one other image per network, which bounds its latency under overload. Connections are served by `connection_threads` threads (cpp-httplib's
+// pool), which only read, wait and write.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "pomona/classify.h"
+
+namespace pomona {
+
+struct ServeOptions {
+  std::string index;    // index file (pomona index); reloaded from the same path on SIGHUP
+  std::string weights;  // "" = Keras' cache for the index's alpha and size
+  std::string host = "127.0.0.1";
+  int port = 8080;             // 0 = any free port (printed when listening)
+  int threads = 0;             // networks (one per core); 0 = all cores
+  int queue = 0;               // requests waiting for a network; 0 = 2 x threads
+  int connection_threads = 0;  // 0 = 8 x threads + 16
+  int top_k = 3;
+  ClassifyMethod method = ClassifyMethod::kNearestClassMean;
+  int64_t max_body_bytes = 16 << 20;    // larger bodies: 413
+  int64_t max_header_bytes = 16 << 10;  // all header lines together; larger: 431 (one line is
+                                        // also bounded by cpp-httplib's 8 KiB)
+  double read_timeout_s = 5;            // a client silent this long while sending is dropped
+  double request_timeout_s = 10;        // queue wait + work; longer: 503 (the work is abandoned)
+  int retry_after_s = 1;                // Retry-After of a 503 when the queue is full
+};
+
+// Binds host:port, prints "pomona: listening on http://HOST:PORT" to stdout, then loads the
+// network and index (readyz turns 200), and serves until SIGTERM or SIGINT, after which it stops
+// accepting, finishes the requests in flight and returns. SIGHUP reloads options.index: requests
+// already taken finish on the old index, later ones use the new one; an index that fails to load
+// or was built with other weights is refused (logged, counted) and the old one stays. Throws
+// JobError when it cannot bind, or the first load fails (bad index, other weights).
+void serve(const ServeOptions& options);
+
+}  // namespace pomona

@@ -1,0 +1,308 @@
+"""End-to-end: `pomona serve` — answers, metrics, a table of hostile requests (each a 4xx JSON or a
+dropped connection, /healthz answering after each), a bounded fuzz against its OpenAPI
+description, reload under load (wrk + checking clients, 10 swaps, no failures, only versions that
+existed), shedding with 503 + Retry-After, and SIGTERM draining."""
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+import zlib
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from classify_fixtures import fruit_index, fruit_photos, network_args, split  # noqa: F401
+from helpers import run_pomona
+from serve_helpers import Server, classify, multipart, request
+
+
+@pytest.fixture(scope="module")
+def server(pomona_bin, fruit_index, split):
+    with Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "2",
+                "--read-timeout", "1", "--max-body-bytes", 4 << 20) as s:
+        yield s.wait_ready()
+
+
+@pytest.fixture(scope="module")
+def photo(split):
+    with open(split.test_paths[0], "rb") as f:
+        return f.read()
+
+
+def test_classify_answers_raw_and_multipart_alike(server, photo, split):
+    status, _, raw = classify(server.port, photo)
+    assert status == 200
+    assert set(raw) == {"predictions", "unknown", "index_version", "timing_ms"}
+    assert set(raw["timing_ms"]) == {"decode", "network", "classify"}
+    assert len(raw["predictions"]) == 3 and raw["predictions"][0]["label"] in split.known
+    body, content_type = multipart({"image": ("photo.jpg", photo)})
+    status, _, form = request(server.port, "POST", "/v1/classify", body, {"Content-Type": content_type})
+    assert status == 200
+    assert json.loads(form)["predictions"] == raw["predictions"]
+    status, _, ready = request(server.port, "GET", "/readyz")
+    assert status == 200 and json.loads(ready)["index_version"] == raw["index_version"]
+
+
+def test_metrics_count_requests_and_stages(server, photo):
+    classify(server.port, photo)
+    request(server.port, "GET", "/nowhere")
+    status, headers, body = request(server.port, "GET", "/metrics")
+    text = body.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    assert 'pomona_requests_total{route="/v1/classify",status="200"}' in text
+    assert 'pomona_requests_total{route="other",status="404"}' in text
+    for stage in ("decode", "network", "classify", "total"):
+        count = int(text.split(f'pomona_stage_seconds_count{{stage="{stage}"}} ')[1].split()[0])
+        assert count >= 1
+    assert "pomona_queue_depth 0" in text and "pomona_queue_capacity 2" in text
+    assert 'pomona_index_info{version="' in text
+
+
+def png_header_only(width, height):
+    """A PNG whose header declares width x height, with one tiny IDAT: a decompression bomb's
+    signature, refused from the header."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+def raw_exchange(port, data, pause=0.0, chunks=1, read=True):
+    """Sends data over a raw socket (in `chunks` pieces, `pause` s apart); returns the status
+    line's code, or None when the server closed without one."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+        step = max(1, len(data) // chunks)
+        try:
+            for i in range(0, len(data), step):
+                s.sendall(data[i:i + step])
+                time.sleep(pause)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        if not read:
+            return None
+        try:
+            head = s.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            return None
+        return int(head.split()[1]) if head.startswith(b"HTTP/") else None
+
+
+def hostile_cases(photo):
+    big_headers = "".join(f"X-Pad-{i}: {'a' * 4000}\r\n" for i in range(6))
+    garbage_form, _ = multipart({"image": ("x.jpg", photo)})
+    post = lambda body, ctype="image/jpeg": ("POST", "/v1/classify", body, {"Content-Type": ctype})
+    return [
+        ("empty body", post(b""), {400}, "empty image"),
+        ("not an image (text)", post(b"hello, I am not a photo" * 10), {422}, "not a usable image"),
+        ("truncated JPEG", post(photo[: len(photo) // 3]), {422}, "not a usable image"),
+        ("decompression bomb (PNG declaring 20000x20000)", post(png_header_only(20000, 20000)),
+         {422}, "decompression bomb"),
+        ("GIF (unsupported format)", post(b"GIF89a" + bytes(200)), {422}, "not a usable image"),
+        ("garbage multipart", post(garbage_form[40:-30], "multipart/form-data; boundary=pomona-test-boundary-7d1f"),
+         {400}, "bad request"),
+        ("multipart without the field 'image'", post(*multipart({"photo": ("x.jpg", photo)})), {400},
+         "no field 'image'"),
+        ("multipart without boundary", post(b"--x\r\n\r\n", "multipart/form-data"), {400}, ""),
+        ("wrong method: GET /v1/classify", ("GET", "/v1/classify", None, {}), {405}, "use POST"),
+        ("wrong method: DELETE /healthz", ("DELETE", "/healthz", None, {}), {405}, "use GET"),
+        ("wrong path: POST /v2/classify", ("POST", "/v2/classify", photo, {}), {404}, "no route"),
+        ("URI of 10 KB", ("GET", "/" + "a" * 10000, None, {}), {414}, ""),
+        ("headers of 24 KB (6 lines of 4 KB)", ("RAW", f"GET /healthz HTTP/1.1\r\nHost: x\r\n{big_headers}\r\n".encode()),
+         {431}, ""),
+        ("one header line of 9 KB", ("RAW", f"GET /healthz HTTP/1.1\r\nX-Long: {'b' * 9000}\r\n\r\n".encode()),
+         {400}, ""),
+        ("100 MB body (Content-Length 104857600)",
+         ("RAW", b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                 b"Content-Length: 104857600\r\n\r\n" + bytes(1 << 20)), {413}, ""),
+        ("slowloris: headers a byte every 0.1 s, then silence past the read timeout",
+         ("SLOW", b"POST /v1/classify HTTP/1.1\r\nX-Slow: 1\r\n"), {None, 400}, ""),
+        ("body shorter than its Content-Length, then silence",
+         ("RAW", b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + photo[:100]),
+         {None, 400}, ""),
+        ("not HTTP at all", ("RAW", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(64) + b"\r\n\r\n"),
+         {None, 400}, ""),
+    ]
+
+
+def test_hostile_requests_get_4xx_json_and_the_server_keeps_serving(server, photo, build_dir):
+    rows = []
+    for name, (method, *rest), statuses, says in hostile_cases(photo):
+        started = time.time()
+        if method == "RAW":
+            status = raw_exchange(server.port, rest[0])
+            body = b""
+        elif method == "SLOW":
+            status = raw_exchange(server.port, rest[0], pause=0.1, chunks=len(rest[0]))
+            body = b""
+        else:
+            path, data, headers = rest
+            status, _, body = request(server.port, method, path, data, headers)
+        seconds = time.time() - started
+        health = request(server.port, "GET", "/healthz")[0]
+        rows.append((name, status, health, round(seconds, 2)))
+        assert status in statuses, (name, status, body)
+        if body:
+            assert says in json.loads(body)["error"], (name, body)
+        assert health == 200, name
+    ok, _, answer = classify(server.port, photo)
+    assert ok == 200 and answer["predictions"]
+    table = "| hostile request | status | /healthz after | seconds |\n| --- | --- | --- | --- |\n" + "".join(
+        f"| {name} | {status if status else 'connection closed'} | {health} | {s} |\n"
+        for name, status, health, s in rows)
+    (build_dir / "serve_hostile.md").write_text(table)
+    print(table)
+    assert len(rows) >= 12
+
+
+def test_bounded_fuzz_of_the_request_path(server, photo):
+    """1,000 requests mutated from valid ones (bytes flipped, cut, spliced; random methods, paths
+    and content types), seeded: every answer is a status below 500 with a JSON error or answer,
+    and the server answers /healthz at the end."""
+    rng = random.Random(19)
+    form, form_type = multipart({"image": ("x.jpg", photo)})
+    seeds = [(photo, "image/jpeg"), (form, form_type), (png_header_only(64, 64), "image/png")]
+    for i in range(1000):
+        body, ctype = rng.choice(seeds)
+        body = bytearray(body)
+        for _ in range(rng.randint(1, 8)):
+            op = rng.random()
+            at = rng.randrange(len(body)) if body else 0
+            if op < 0.5 and body:
+                body[at] = rng.randrange(256)
+            elif op < 0.7:
+                del body[at:at + rng.randint(1, 400)]
+            elif op < 0.85:
+                body[at:at] = rng.randbytes(rng.randint(1, 64))
+            else:
+                body = body[:at]
+        if rng.random() < 0.1:
+            ctype = rng.choice(["", "multipart/form-data; boundary=x", "text/plain", "image/png"])
+        method = "POST" if rng.random() < 0.9 else rng.choice(["GET", "PUT", "PATCH"])
+        path = "/v1/classify" if rng.random() < 0.9 else rng.choice(["/", "/v1/", "/v1/classify?x=1", "/%00"])
+        status, _, answer = request(server.port, method, path, bytes(body), {"Content-Type": ctype} if ctype else {})
+        assert status is not None and status < 500, (i, status, answer)
+        if path.startswith("/v1/classify") and method == "POST":
+            assert "error" in json.loads(answer) or "predictions" in json.loads(answer)
+    assert request(server.port, "GET", "/healthz")[0] == 200
+
+
+def test_full_queue_sheds_with_503_and_retry_after(pomona_bin, fruit_index, split, photo):
+    with Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "1",
+                "--queue", "1") as s:
+        s.wait_ready()
+        results = []
+        def client():
+            results.append(request(s.port, "POST", "/v1/classify", photo))
+        clients = [threading.Thread(target=client) for _ in range(12)]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join()
+        statuses = sorted(r[0] for r in results)
+        assert 200 in statuses and 503 in statuses, statuses
+        assert set(statuses) <= {200, 503}
+        shed = next(r for r in results if r[0] == 503)
+        assert shed[1]["Retry-After"] == "1" and "busy" in json.loads(shed[2])["error"]
+
+
+def test_reload_under_load_swaps_ten_times_without_a_failed_request(pomona_bin, split, fruit_index, tmp_path):
+    table = pq.read_table(split.features)
+    extra = tmp_path / "extra.parquet"
+    pq.write_table(table.filter(pc.equal(table["label"], split.unseen[0])).slice(0, 5), extra)
+    index_b = tmp_path / "b.index.parquet"
+    run_pomona(pomona_bin, "index", extra, index_b, "--merge-with", fruit_index, *network_args(split.weights))
+    served = tmp_path / "served.index.parquet"
+    shutil.copyfile(fruit_index, served)
+    photo_path = split.test_paths[2]
+    with Server(pomona_bin, served, "--weights", split.weights, "--threads", "2", "--queue", "32") as s:
+        s.wait_ready()
+        versions = {json.loads(request(s.port, "GET", "/readyz")[2])["index_version"]}
+        stop = threading.Event()
+        seen, failures = [], []
+        with open(photo_path, "rb") as f:
+            photo = f.read()
+        def client():
+            while not stop.is_set():
+                status, _, answer = classify(s.port, photo)
+                (seen if status == 200 else failures).append(answer["index_version"] if status == 200 else status)
+        lua = tmp_path / "post.lua"
+        lua.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "image/jpeg"\n'
+                       f'local f = io.open("{photo_path}", "rb")\nwrk.body = f:read("*a")\nf:close()\n')
+        wrk = subprocess.Popen(["wrk", "-t", "1", "-c", "2", "-d", "30s", "-s", str(lua),
+                                f"http://127.0.0.1:{s.port}/v1/classify"],
+                               stdout=subprocess.PIPE, text=True) if shutil.which("wrk") else None
+        clients = [threading.Thread(target=client) for _ in range(2)]
+        for c in clients:
+            c.start()
+        for swap in range(10):
+            source = index_b if swap % 2 == 0 else fruit_index
+            tmp = served.with_suffix(".tmp")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, served)
+            s.signal(signal.SIGHUP)
+            expected = hashlib.sha256(source.read_bytes()).hexdigest()[:16]  # the index's version
+            deadline = time.time() + 20
+            while json.loads(request(s.port, "GET", "/readyz")[2])["index_version"] != expected:
+                assert time.time() < deadline, f"swap {swap} not served"
+                time.sleep(0.02)
+            versions.add(expected)
+            time.sleep(0.3)
+        stop.set()
+        for c in clients:
+            c.join()
+        wrk_out = ""
+        if wrk:
+            wrk.send_signal(signal.SIGINT)
+            wrk_out = wrk.communicate(timeout=30)[0]
+        metrics = request(s.port, "GET", "/metrics")[2].decode()
+    assert len(versions) == 2, versions  # A and B, alternating
+    assert 'pomona_index_reloads_total{result="ok"} 10' in metrics
+    assert not failures, failures[:5]
+    assert seen and set(seen) <= versions
+    assert len(set(seen)) == 2
+    if wrk:
+        assert "Non-2xx" not in wrk_out and "Socket errors" not in wrk_out, wrk_out
+        assert 'pomona_requests_total{route="/v1/classify",status="503"}' not in metrics
+
+
+def test_refuses_an_index_of_other_weights_and_keeps_the_old_on_reload(pomona_bin, split, fruit_index, tmp_path):
+    other = tmp_path / "other.h5"
+    other.write_bytes(split.weights.read_bytes() + b"\0")
+    result = subprocess.run([str(pomona_bin), "serve", str(fruit_index), "--port", "0", "--weights", str(other)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "are not the ones the index was built with" in result.stderr.strip().splitlines()[-1]
+    served = tmp_path / "served.parquet"
+    shutil.copyfile(fruit_index, served)
+    with Server(pomona_bin, served, "--weights", split.weights, "--threads", "1") as s:
+        s.wait_ready()
+        before = json.loads(request(s.port, "GET", "/readyz")[2])["index_version"]
+        served.write_bytes(b"not parquet")
+        s.signal(signal.SIGHUP)
+        time.sleep(1)
+        assert json.loads(request(s.port, "GET", "/readyz")[2])["index_version"] == before
+        assert 'pomona_index_reloads_total{result="failed"} 1' in request(s.port, "GET", "/metrics")[2].decode()
+
+
+def test_sigterm_finishes_requests_in_flight_then_exits(pomona_bin, fruit_index, split, photo):
+    s = Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "1", "--queue", "8")
+    s.wait_ready()
+    results = []
+    clients = [threading.Thread(target=lambda: results.append(classify(s.port, photo)[0])) for _ in range(6)]
+    for c in clients:
+        c.start()
+    time.sleep(0.05)
+    s.signal(signal.SIGTERM)
+    for c in clients:
+        c.join()
+    assert s.process.wait(timeout=30) == 0
+    # Those accepted before SIGTERM were answered; later ones found the port closed.
+    assert 200 in results and set(results) <= {200, None}, results

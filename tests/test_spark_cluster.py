@@ -36,9 +36,10 @@ def free_port() -> int:
 
 
 class Cluster:
-    """A standalone master and workers, each a JVM this test started (and stops, by pid)."""
+    """A standalone master and `workers` workers of one core each, each a JVM this test started
+    (and stops, by pid)."""
 
-    def __init__(self, root: pathlib.Path):
+    def __init__(self, root: pathlib.Path, workers: int = 2):
         self.root = root
         self.port, self.ui_port = free_port(), free_port()
         self.url = f"spark://127.0.0.1:{self.port}"
@@ -50,8 +51,8 @@ class Cluster:
             self._start(f"worker{i}", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
                         "--cores", "1", "--memory", "1g", "--webui-port", str(free_port()),
                         "--work-dir", str(root / f"work{i}"), self.url)
-            for i in range(2)]
-        self.wait_for_workers(2)
+            for i in range(workers)]
+        self.wait_for_workers(workers)
 
     def _start(self, name, main_class, *args):
         log = open(self.root / f"{name}.log", "wb")

@@ -102,6 +102,22 @@ def test_tree_reduce_merges_every_partition_once_in_levels(spark):
     assert pomona.spark._tree_reduce(spark.sparkContext.parallelize([], 3), max, fan_in=3) is None
 
 
+def test_listed_files_make_tasks_as_spark_file_sources_in_a_multiple_of_the_cores(spark):
+    assert spark.sparkContext.defaultParallelism == 2
+    spark.conf.set("spark.sql.files.openCostInBytes", "1000")
+    try:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", "8000")
+        assert pomona.spark.task_count(spark, [3000] * 35) == 18  # 35 x 4000 / 8000 = 17.5 -> 18
+        assert pomona.spark.task_count(spark, [3000] * 3) == 2  # 12000 / 8000 -> 2
+        assert pomona.spark.task_count(spark, [100_000]) == 1
+        spark.conf.set("spark.sql.files.maxPartitionBytes", "128MB")
+        # 5 kB photos: at least one task a core, the cores' shares otherwise.
+        assert pomona.spark.task_count(spark, [5000] * 10_000) == 2
+    finally:
+        spark.conf.unset("spark.sql.files.openCostInBytes")
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+
+
 def test_hadoop_glob_matches_any_case():
     assert pomona.spark.hadoop_glob("*.jpg") == "*.[jJ][pP][gG]"
     assert pomona.spark.hadoop_glob("*.jpg, *.png") == "{*.[jJ][pP][gG],*.[pP][nN][gG]}"

@@ -39,8 +39,8 @@ import pomona
 import pomona.s3
 from pomona.s3 import S3Options
 
-__all__ = ["featurize", "featurizer", "featurize_to_parquet", "list_images", "PCA", "transform",
-           "projector", "write_parquet", "read_written", "hadoop_glob", "tune_for_images",
+__all__ = ["featurize", "featurizer", "featurize_to_parquet", "list_images", "task_count", "PCA",
+           "transform", "projector", "write_parquet", "read_written", "hadoop_glob", "tune_for_images",
            "ROW_DDL", "S3Options"]
 
 BatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
@@ -170,9 +170,6 @@ def _featurize_fetched(paths: pa.Array, fetching, featurize_contents) -> pa.Reco
                                       schema=rows.schema)
 
 
-IMAGES_PER_TASK = 4096
-
-
 def list_images(spark, uri: str, globs: str = "*.jpg,*.jpeg,*.png",
                 s3: Optional[S3Options] = None):
     """The images under uri, listed by the driver as the pomona command lists (names starting
@@ -180,18 +177,30 @@ def list_images(spark, uri: str, globs: str = "*.jpg,*.jpeg,*.png",
     (path, size) rows for featurize(df, content_col=None, ...): the executors read the files
     themselves, so no image byte crosses the JVM, and Spark needs no S3 connector (hadoop-aws).
     uri: a local or shared folder (path or file://), listed by the C++ core, or an S3 prefix,
-    listed with Arrow and the options s3. Raises pomona.PomonaError (local) or
-    pomona.s3.S3Error when uri cannot be listed."""
+    listed with Arrow and the options s3. Tasks are sized as Spark's file sources size them
+    (task_count). Raises pomona.PomonaError (local) or pomona.s3.S3Error when uri cannot be
+    listed."""
     if pomona.s3.is_s3(uri):
         objects = pomona.s3.list_images(uri, globs, s3)
     else:
         objects = pomona._pomona.list_inputs(uri, globs)
-    # Tasks of at most IMAGES_PER_TASK images (a lost task redoes little), in a multiple of the
-    # cores: equal tasks end together and no core idles through a last, lone task.
+    return spark.createDataFrame(
+        spark.sparkContext.parallelize(objects, task_count(spark, [size for _, size in objects])),
+        "path string, size long")
+
+
+def task_count(spark, sizes: List[int]) -> int:
+    """Tasks for files of these sizes, as Spark's file sources cut their input partitions (each
+    file costs its size plus spark.sql.files.openCostInBytes, a partition holds at most
+    spark.sql.files.maxPartitionBytes, and at least the cores get a share), rounded up to a
+    multiple of the cores: equal tasks end together, no core idles through a lone last task."""
+    conf = spark._jsparkSession.sessionState().conf()
     cores = spark.sparkContext.defaultParallelism
-    tasks = max(1, min(len(objects), cores * -(-len(objects) // (cores * IMAGES_PER_TASK))))
-    return spark.createDataFrame(spark.sparkContext.parallelize(objects, tasks),
-                                 "path string, size long")
+    open_cost = conf.filesOpenCostInBytes()
+    total = sum(sizes) + open_cost * len(sizes)
+    split = min(conf.filesMaxPartitionBytes(), max(open_cost, -(-total // cores)))
+    tasks = -(-total // split)
+    return max(1, min(len(sizes), cores * -(-tasks // cores)))
 
 
 def featurize(df, path_col: str = "path", content_col: Optional[str] = "content", **options):

@@ -1,5 +1,7 @@
 // ClassIndex: build, merge, calibration and queries (include/pomona/classify.h).
+#include <arrow/api.h>
 #include <hnswlib/hnswlib.h>
+#include <parquet/arrow/reader.h>
 
 #include <Eigen/Dense>
 #include <algorithm>
@@ -10,6 +12,7 @@
 
 #include "classify/index_state.h"
 #include "classify/label_info.h"
+#include "io/filesystem.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
 #include "pomona/table.h"
@@ -79,6 +82,28 @@ LabelledRows read_labelled_rows(const std::string& features) {
               (rows.error_rows > 0 ? " (" + std::to_string(rows.error_rows) + " error rows)" : ""));
   }
   return rows;
+}
+
+// The weights hash a features file records (schema metadata pomona.weights_sha256, written by
+// featurize), of its first part file for a folder; "" when it records none.
+std::string recorded_weights_sha256(const std::string& features) {
+  std::string file = features;
+  if (internal::is_folder(features)) {
+    file.clear();
+    for (const std::string& name : internal::file_names_in(features)) {
+      if (name.front() != '.' && name.front() != '_' && name.ends_with(".parquet")) {
+        file = internal::join_uri(features, name);
+        break;
+      }
+    }
+    if (file.empty()) return "";
+  }
+  auto reader =
+      parquet::arrow::OpenFile(internal::open_input_file(file), arrow::default_memory_pool());
+  std::shared_ptr<arrow::Schema> schema;
+  if (!reader.ok() || !(*reader)->GetSchema(&schema).ok() || !schema->metadata()) return "";
+  const auto value = schema->metadata()->Get("pomona.weights_sha256");
+  return value.ok() ? *value : "";
 }
 
 void normalise(float* z, int dim) {
@@ -289,6 +314,14 @@ std::unique_ptr<ClassIndex> ClassIndex::build(const std::string& features,
   s->exact_limit = options.exact_limit;
   s->calibration_sample = std::max<int64_t>(1, options.calibration_sample);
 
+  const std::string recorded = recorded_weights_sha256(features);
+  if (!recorded.empty() && recorded != options.network.weights_sha256) {
+    throw JobError(ExitCode::kConfiguration, features + " was made with other weights (sha256 " +
+                                                 recorded.substr(0, 12) +
+                                                 ") than the ones given (sha256 " +
+                                                 options.network.weights_sha256.substr(0, 12) +
+                                                 "): give the weights that made the features");
+  }
   LabelledRows rows = read_labelled_rows(features);
   const int64_t added = static_cast<int64_t>(rows.labels.size());
   if (s->feature_dim == 0) {

@@ -69,12 +69,12 @@ def bench_data(build):
     return data
 
 
-def seeded_weights(data):
-    """The seeded MobileNetV2 1.0/224 weights (tools/make_test_weights.py), made once."""
-    weights = data / "seeded_1.0_224.h5"
+def seeded_weights(data, alpha="1.0", size="224"):
+    """The seeded MobileNetV2 alpha/size weights (tools/make_test_weights.py), made once."""
+    weights = data / f"seeded_{alpha}_{size}.h5"
     if not weights.exists():
-        subprocess.run([sys.executable, ROOT / "tools/make_test_weights.py", "--alpha", "1.0", "--size",
-                        "224", weights], check=True)
+        subprocess.run([sys.executable, ROOT / "tools/make_test_weights.py", "--alpha", alpha, "--size",
+                        size, weights], check=True)
     return weights
 
 

@@ -73,7 +73,7 @@ def table_rows(parts, build_name):
     spark = parts.get("spark_bench")
     if spark:
         rows.append(row("pomona", f"pomona.spark local[2] (spark_bench.py), {spark['images']} fruits", 2,
-                        spark["spark_local2_img_per_s"], spark["python_worker_peak_rss_mib"],
+                        spark["spark_listed_img_per_s"], spark["python_worker_peak_rss_mib"],
                         f".venv/bin/python bench/spark_bench.py --build {build_name}"))
     for side, s in parts.get("notebook_udf", {}).get("sides", {}).items():
         name = ("pomona.spark.featurize_to_parquet" if side == "pomona" else "notebook pandas UDF (tf_keras)")

@@ -7,7 +7,8 @@
   IAM policies (moto's INITIAL_NO_AUTH_ACTION_COUNT): for bad-credential and access-denied tests.
 - `FaultProxy(upstream)`: an HTTP proxy in front of a server that answers a fraction of requests
   with 503 Slow Down / 503 Service Unavailable or drops the connection without an answer, and
-  every request for chosen keys with 503; it counts what it injected.
+  every request for chosen keys with 503; it counts what it injected. With delay_s it holds each
+  answer that long, as a distant S3 endpoint's latency, and counts the GETs in flight.
 
 Only moto[server] (requirements.txt) and the standard library are needed.
 """
@@ -169,20 +170,27 @@ class FaultProxy:
     fault_rate: the share of requests answered with a fault instead of being forwarded, drawn
       from one random.Random per HTTP method seeded from seed: the n-th PUT (GET, ...) gets the
       same draw on every run, whatever order concurrent requests arrive in. The faults cycle
-      through 503 SlowDown, 503 ServiceUnavailable and a dropped connection (closed without an
-      answer).
+      through `kinds`: 503 SlowDown, 503 ServiceUnavailable and a dropped connection (closed
+      without an answer).
     always_fail: substrings of a URL path (unquoted) whose requests always get 503, e.g. one key.
+    delay_s: seconds every answer waits before it is sent (faults included).
     Counters: `requests`, `faults` (injected by fault_rate), `by_kind` and `faults_by_method`
-      (faults per kind and per HTTP method), `always_failed`.
+      (faults per kind and per HTTP method), `always_failed`, and `gets_in_flight` (at each GET's
+      arrival, how many GETs were being answered, itself included).
     """
 
     KINDS = ("slowdown", "unavailable", "drop")
 
-    def __init__(self, upstream: str, fault_rate: float = 0.0, always_fail=(), seed: int = 6):
+    def __init__(self, upstream: str, fault_rate: float = 0.0, always_fail=(), seed: int = 6,
+                 delay_s: float = 0.0, kinds=KINDS):
         parsed = urllib.parse.urlparse(upstream)
         self.upstream = (parsed.hostname, parsed.port)
         self.fault_rate = fault_rate
         self.always_fail = tuple(always_fail)
+        self.delay_s = delay_s
+        self.kinds = tuple(kinds)
+        self.gets_in_flight = []
+        self._gets_now = 0
         self._seed = seed
         self._random_by_method = {}
         self._lock = threading.Lock()
@@ -212,7 +220,7 @@ class FaultProxy:
                 return "unavailable"
             draws = self._random_by_method.setdefault(method, random.Random(f"{self._seed}-{method}"))
             if draws.random() < self.fault_rate:
-                kind = self.KINDS[self.faults % len(self.KINDS)]
+                kind = self.kinds[self.faults % len(self.kinds)]
                 self.faults += 1
                 self.by_kind[kind] += 1
                 self.faults_by_method[method] += 1
@@ -256,8 +264,21 @@ class FaultProxy:
                     self.wfile.write(body)
 
             def _handle(self) -> None:
+                if self.command != "GET":
+                    return self._forward()
+                with proxy._lock:
+                    proxy._gets_now += 1
+                    proxy.gets_in_flight.append(proxy._gets_now)
+                try:
+                    self._forward()
+                finally:
+                    with proxy._lock:
+                        proxy._gets_now -= 1
+
+            def _forward(self) -> None:
                 body = self._read_body()
                 fault = proxy._decide(self.command, self.path)
+                time.sleep(proxy.delay_s)
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)

@@ -39,7 +39,7 @@ def test_fewer_than_two_good_rows_are_rejected(pomona_bin, tmp_path, rows):
     path = write_features(tmp_path / "features.parquet", list(random_features(rows, 8, seed=7)),
                           errors=["cannot decode"])
     expect_failure(pomona_bin, tmp_path, "pca", "fit", path, tmp_path / "model.parquet", "--pca-k", 2,
-                   exit_code=3, message=f"PCA needs at least 2 rows without error, got {rows}")
+                   exit_code=2, message=f"PCA needs at least 2 rows without error, got {rows}")
 
 
 def test_k_larger_than_the_dimension_is_a_configuration_error(pomona_bin, tmp_path):

@@ -3,6 +3,7 @@ started by the tests on 127.0.0.1), with injected faults and with refused creden
 import io
 import pathlib
 import re
+import statistics
 import subprocess
 import time
 
@@ -111,6 +112,33 @@ def test_faults_are_retried_and_every_image_featurized_once(pomona_bin, small_we
     assert sorted(table.column("path").to_pylist()) == sorted(set(table.column("path").to_pylist()))
     assert rows_by_relative_path(table, "s3://%s/images" % bucket) == \
         rows_by_relative_path(pq.read_table(tmp_path / "local.parquet"), images)
+
+
+def test_read_ahead_keeps_more_gets_in_flight_under_latency_and_fewer_when_throttled(
+        pomona_bin, small_weights, moto_s3, tmp_path):
+    images = make_images(tmp_path / "many", per_class=25, classes=4)
+    moto_s3.make_bucket("pomona-read-ahead")
+    moto_s3.upload_folder(images, "pomona-read-ahead", "many")
+    source = "s3://pomona-read-ahead/many"
+    # 200 ms a GET: 8 GETs at a time (the first round) feed at most 40 images/s, far fewer than
+    # the workers featurize, so they wait and the read-ahead grows.
+    with FaultProxy(moto_s3.endpoint, delay_s=0.2) as distant:
+        result = featurize(pomona_bin, small_weights, moto_s3.env() | {"AWS_ENDPOINT_URL": distant.endpoint},
+                           source, tmp_path / "distant.parquet")
+    assert result.returncode == 0, result.stderr
+    assert max(distant.gets_in_flight) > 8, distant.gets_in_flight
+    # Every third GET answered 503 SlowDown: the read-ahead halves its GETs in flight.
+    with FaultProxy(moto_s3.endpoint, delay_s=0.05, fault_rate=0.3, kinds=("slowdown",)) as throttling:
+        result = featurize(pomona_bin, small_weights, moto_s3.env() | {"AWS_ENDPOINT_URL": throttling.endpoint},
+                           source, tmp_path / "throttled.parquet")
+    assert result.returncode == 0, result.stderr
+    assert throttling.by_kind["slowdown"] > 10
+    assert statistics.mean(throttling.gets_in_flight) < 4, throttling.gets_in_flight
+    assert featurize(pomona_bin, small_weights, moto_s3.env(), images, tmp_path / "local.parquet").returncode == 0
+    expected = rows_by_relative_path(pq.read_table(tmp_path / "local.parquet"), images)
+    assert len(expected) == 100
+    for output in ("distant.parquet", "throttled.parquet"):
+        assert rows_by_relative_path(pq.read_table(tmp_path / output), source) == expected, output
 
 
 def rows_with_pca(table, root):

@@ -1,9 +1,11 @@
 """pomona.spark on Spark local[2] (one session for the module): the same rows and PCA model as
 the pomona command, corrupt files as error rows, and the job's Parquet output."""
 import os
+import pickle
 import shutil
 import sys
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -19,6 +21,9 @@ import pomona.spark  # noqa: E402
 import pomona.spark.job  # noqa: E402
 
 
+MAX_RESULT_MIB = 16
+
+
 @pytest.fixture(scope="module")
 def spark():
     from pyspark.sql import SparkSession
@@ -27,6 +32,8 @@ def spark():
                .config("spark.ui.enabled", "false")
                .config("spark.sql.shuffle.partitions", "2")
                .config("spark.sql.execution.arrow.maxRecordsPerBatch", "16")
+               # What the driver may receive from one job's tasks: PCA.fit must stay under it.
+               .config("spark.driver.maxResultSize", f"{MAX_RESULT_MIB}m")
                .getOrCreate())
     yield session
     session.stop()
@@ -73,6 +80,26 @@ def test_pca_merged_from_partitions_equals_the_cli_model(spark_rows, case, pomon
     local = pomona.featurize_batch(sorted(expected), weights=str(case[2]), alpha=ALPHA, size=SIZE)
     want_projection = dict(zip(local.column("path").to_pylist(), model.transform(local).to_pylist()))
     assert {p[len("file:"):]: v for p, v in projected.items()} == want_projection
+
+
+def test_pca_over_1000_partitions_sends_the_driver_one_state_not_one_per_partition(spark):
+    from pyspark.sql import functions as F
+    dim, partitions = 256, 1000
+    # Pseudo-random values of (row, column), whatever the partitioning.
+    features = F.expr(f"transform(sequence(1, {dim}), i -> cast(xxhash64(id, i) % 1000 as float) / 1000)")
+    df = spark.range(0, 2 * partitions, 1, partitions).select(features.alias("features"))
+    rows = pa.array([row.features for row in df.coalesce(1).collect()], pa.list_(pa.float32()))
+    one_state = len(pickle.dumps(pomona.PCA(k=5).partial_fit(rows.slice(0, 2))))
+    # One state per partition would be far more than the driver may receive.
+    assert one_state * partitions > 10 * MAX_RESULT_MIB * 2**20
+    assert df.rdd.getNumPartitions() == partitions
+    assert_same_model(pomona.spark.PCA(k=5).fit(df), pomona.PCA(k=5).fit(rows))
+
+
+def test_tree_reduce_merges_every_partition_once_in_levels(spark):
+    values = spark.sparkContext.parallelize(range(100), 20).map(lambda value: [value])
+    assert sorted(pomona.spark._tree_reduce(values, lambda a, b: a + b, fan_in=3)) == list(range(100))
+    assert pomona.spark._tree_reduce(spark.sparkContext.parallelize([], 3), max, fan_in=3) is None
 
 
 def test_hadoop_glob_matches_any_case():

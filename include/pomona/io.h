@@ -60,6 +60,14 @@ struct ListOptions {
 // Splits "*.jpg,*.png" into patterns, trimming blanks.
 std::vector<std::string> parse_globs(const std::string& comma_separated);
 
+// What list_inputs left out, for the caller to report (nothing is skipped without a word).
+struct ListReport {
+  // Matching files and folders skipped for a name starting with "." or "_" (their paths).
+  std::vector<std::string> hidden;
+  // Subfolders that could not be read (permissions), skipped.
+  std::vector<std::string> unreadable;
+};
+
 // Lists matching files under root recursively, sorted by path (byte order), so the order is the
 // same on every run and machine (and the same for a folder and its copy on S3, whose listing
 // comes in key byte order: an S3 prefix is listed page by page, keeping only the matching
@@ -68,17 +76,30 @@ std::vector<std::string> parse_globs(const std::string& comma_separated);
 // as Spark's file index does (so .DS_Store, ._x.jpg, _temporary/ never become rows). Symlinks are
 // followed. root may also be one file, listed whatever its name. Throws JobError(kInputOutput) with
 // one line naming root when it does not exist or cannot be read. Unreadable subfolders, broken
-// symlinks and symlink loops are skipped, never fatal.
-std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& options);
+// symlinks and symlink loops are skipped, never fatal. With a report, the skipped hidden
+// names and unreadable subfolders are listed there. A root that is neither a folder nor a regular
+// file (a FIFO, a device) is a JobError(kInputOutput) saying so.
+std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& options,
+                                    ListReport* report = nullptr);
 
 // The label of an input: the name of its parent folder (kParent) or "" (kNone).
 std::string label_of(const std::string& uri, LabelFrom from);
 
-// Reads a whole file. Returns a one-line error naming the file when it cannot be read (for S3,
-// after the retries of S3Options, with the S3 error).
-Result<std::vector<uint8_t>> read_bytes(const std::string& uri);
-// The same for a listed input: its listed size saves S3 a metadata request.
-Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input);
+// The most bytes one input may hold by default: more than any real photo (a 200-megapixel camera
+// writes JPEGs under 100 MB; decoding refuses more pixels than that anyway), small enough that
+// threads x this bound fits in memory.
+inline constexpr int64_t kDefaultMaxFileBytes = int64_t{1} << 30;
+
+// Reads a whole regular file of at most max_bytes bytes. Its size is looked at before anything
+// is read or allocated. Returns a one-line error naming the file when it cannot be read (for S3,
+// after the retries of S3Options, with the S3 error), is larger than max_bytes, cannot be
+// allocated, or is not a regular file (a FIFO or device is never opened, so it cannot block).
+Result<std::vector<uint8_t>> read_bytes(const std::string& uri,
+                                        int64_t max_bytes = kDefaultMaxFileBytes);
+// The same for a listed input: its listed size saves S3 a metadata request, and one over
+// max_bytes is refused without a request.
+Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input,
+                                        int64_t max_bytes = kDefaultMaxFileBytes);
 
 // The SHA-256 of bytes as 64 lowercase hex digits (OpenSSL's libcrypto).
 std::string sha256_hex(std::span<const uint8_t> bytes);

@@ -67,6 +67,10 @@ struct PcaFitOptions {
   bool center = false;
 };
 
+// Throws JobError(kConfiguration) unless options ask for exactly one of k > 0 components or a
+// variance share in (0, 1]. PcaModel::fit checks this first; faces call it before any row is read.
+void check_fit_options(const PcaFitOptions& options);
+
 class PcaModel {
  public:
   // Eigen-decomposes the accumulator's covariance (LAPACK dsyevd). Throws JobError(kInputOutput)

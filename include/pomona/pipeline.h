@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "pomona/pca.h"
 
 namespace pomona {
+
+// The most threads and images per network call featurize accepts (and the faces check).
+inline constexpr int kMaxThreads = 1024;
+inline constexpr int kMaxBatch = 256;
 
 struct FeaturizeOptions {
   std::string input;   // folder (listed recursively) or one image file
@@ -37,8 +42,18 @@ struct FeaturizeOptions {
   // committed row are skipped, new ones appended in new part files, changed ones redone (their old
   // rows dropped). overwrite: start afresh instead. retry_errors: redo committed error rows too.
   // A single .parquet output is always written afresh.
+  // Before anything in the output changes, the run takes its OutputLock (table.h): a second run
+  // on the same output fails at once. Resuming is refused when the committed rows were made with
+  // other feature settings (feature_settings), and a folder holding files no Pomona run recorded
+  // is never touched (refuse_foreign_files); overwrite starts afresh in both cases.
   bool overwrite = false;
   bool retry_errors = false;
+  // Rows of inputs no longer listed (deleted, renamed, outside a new --glob) are kept by default
+  // and counted in Summary::vanished; prune_deleted drops them instead.
+  bool prune_deleted = false;
+  // An input larger than this becomes an error row naming it, before any of it is read, so memory
+  // stays bounded by threads x max_file_bytes (read_bytes).
+  int64_t max_file_bytes = kDefaultMaxFileBytes;
   // Threads that fetch the bytes of upcoming inputs, in listing order, ahead of the workers
   // (at most 256 MiB ahead), so that decoding never waits on one slow GET. Independent of
   // `threads`: they wait on the network, not the CPU. -1 = 8 for s3:// inputs, none for local
@@ -52,6 +67,8 @@ struct Summary {
   int64_t images = 0;      // rows written
   int64_t errors = 0;      // rows with an error
   int64_t skipped = 0;     // inputs a resumed run found done in the output
+  int64_t vanished = 0;    // committed rows whose input is no longer listed (kept, or pruned)
+  ListReport listing;      // what the listing skipped (hidden names, unreadable folders)
   bool stopped = false;    // FeaturizeOptions::stop cut the run short (no _SUCCESS written)
   double seconds = 0;      // wall time from listing to commit
   int64_t s3_retries = 0;  // S3 requests retried during the run (throttling, 5xx, dropped)
@@ -83,23 +100,31 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener = 
 // JobError(kConfiguration) saying how to get the file when there is none.
 std::string resolve_weights(const FeaturizeOptions& options);
 
+// The settings that shape the features, as recorded in every output file's metadata
+// (WriterOptions::settings): pomona.alpha, pomona.size, pomona.weights_sha256 (of `weights`),
+// pomona.jpeg_draft, pomona.exif_transpose, pomona.precision. Beside them each file records
+// pomona.version. Throws JobError(kInputOutput) when weights cannot be read.
+std::map<std::string, std::string> feature_settings(const FeaturizeOptions& options,
+                                                    const std::string& weights);
+
 // PCA over feature files (.parquet file or folder of part files), streamed in batches so memory
 // does not grow with the number of rows. Rows with an error are skipped.
 //
 // Fits a model on the features of `features`, merged into `previous` statistics when given (an
 // earlier model's accumulator(): an incremental update that reads only the new rows). Throws
 // JobError(kInputOutput) naming the file and row for a features list of another length than the
-// others, a NaN or infinite value, or fewer than 2 rows; JobError(kConfiguration) for bad options
+// others or a NaN or infinite value; JobError(kConfiguration) for fewer than 2 rows or bad options
 // (PcaModel::fit). Nothing is written.
 PcaModel fit_pca(const std::string& features, const PcaFitOptions& options,
                  const PcaAccumulator* previous = nullptr);
 
 // Writes the rows of `features` to `output` (RowWriter: .parquet file or folder, published only
 // when complete) with a `pca` column: model.transform of the features, null on error rows. Returns
-// the published files. Throws JobError(kInputOutput) naming the row whose features do not have
-// model.dim() values.
+// the published files; none, and no _SUCCESS, when `stop` is set before the last row is written.
+// Throws JobError(kInputOutput) naming the row whose features do not have model.dim() values.
 std::vector<std::string> add_pca_column(const std::string& features, const PcaModel& model,
-                                        const std::string& output, int64_t rows_per_file);
+                                        const std::string& output, int64_t rows_per_file,
+                                        const std::atomic<bool>* stop = nullptr);
 
 // Where featurize saves the PCA model by default: OUTPUT/_pca_model.parquet for a folder output
 // (readers skip names starting with "_"), x.pca-model.parquet beside an x.parquet output file.

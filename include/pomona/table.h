@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pomona {
@@ -39,7 +40,19 @@ struct WriterOptions {
   // Extra key-value pairs for the file's schema metadata, beside pomona.version and
   // pomona.feature_dim, e.g. {"pomona.model", "mobilenet_v2_1.00_224"}.
   std::map<std::string, std::string> metadata;
+  // The settings that shape the rows (model, weights hash, decoding), written as schema metadata
+  // like `metadata`. ResumableOutput appends only to parts written with the same settings.
+  std::map<std::string, std::string> settings;
 };
+
+// Text columns (path, label, error) hold valid UTF-8, which every Parquet reader requires, while
+// file names are bytes. stored_text gives what is written: the text itself when it is valid UTF-8
+// without a backslash (every usual path); otherwise each backslash is written "\\" and each byte
+// that is not part of a valid UTF-8 sequence "\xHH" (two lowercase hex digits), so a name of the
+// bytes b a d 0xff is stored as the 7 characters `bad\xff`. original_text undoes it: original_text(
+// stored_text(b)) == b for all bytes b. read_rows and ResumableOutput return original bytes.
+std::string stored_text(std::string_view original);
+std::string original_text(std::string_view stored);
 
 // Streams rows to OUTPUT, which is either
 //  - a path ending in ".parquet": one file, written to a hidden temp name beside it and renamed
@@ -97,10 +110,12 @@ class ResumableOutput {
  public:
   // Opens folder (created if missing) and removes its _SUCCESS. With overwrite, removes its part
   // files and manifest too: a fresh start. Otherwise keeps the part files the manifest lists and
-  // removes those it does not list and hidden temp files, which a killed run left behind.
-  // options.input_identity is implied. Throws JobError(kInputOutput) naming the file that cannot
-  // be read, written or removed, and JobError(kConfiguration) for a manifest Pomona did not write
-  // or parts without the identity columns (both suggest --overwrite).
+  // removes those it does not list and hidden temp files, which a killed run left behind (the
+  // caller holds the folder's OutputLock, so no live run writes them). options.input_identity is
+  // implied. Throws JobError(kInputOutput) naming the file that cannot be read, written or
+  // removed, and JobError(kConfiguration) for a folder of foreign files (refuse_foreign_files), a
+  // manifest Pomona did not write, parts without the identity columns, or parts written with other
+  // options.settings, naming the first setting that differs (all suggest --overwrite).
   static std::unique_ptr<ResumableOutput> open(const std::string& folder,
                                                const WriterOptions& options, bool overwrite);
   virtual ~ResumableOutput() = default;
@@ -117,6 +132,33 @@ class ResumableOutput {
   // _SUCCESS; with no rows appended it publishes no part unless the folder has none. Call once.
   virtual std::unique_ptr<RowWriter> writer() = 0;
 };
+
+// Throws JobError(kConfiguration) naming a file of folder when folder holds files other than
+// Pomona's lock and temp files but manifest_folder (folder, or the folder of its resumable rows)
+// has no manifest of a ResumableOutput: files Pomona cannot prove its own, which it never removes
+// or overwrites. A missing or empty folder passes.
+void refuse_foreign_files(const std::string& folder, const std::string& manifest_folder);
+
+// One run at a time per output: an exclusive claim on an output folder or .parquet file, held
+// from before anything in it changes until the run ends. Its lock file (output_lock_uri) names the
+// owner: pid, host, start time and a run id. Locally the lock is flock() on that file, which the
+// kernel drops when its process dies however it dies, so a dead run's lock is taken over at once.
+// On S3, which has no locks, it is a lease object with an expiry, renewed while the run lasts and
+// taken over once a dead run let it expire (S3Lease in output_lock.cc).
+class OutputLock {
+ public:
+  // Creates the folder that holds the lock file when missing. Throws JobError(kInputOutput)
+  // "OUTPUT is being written by pid N on HOST since TIME; wait or remove LOCK if that run is dead"
+  // when another run holds it, or naming the lock file that cannot be created.
+  static std::unique_ptr<OutputLock> acquire(const std::string& output);
+  // Releases the lock and removes its file.
+  virtual ~OutputLock() = default;
+  // A random id of this run, distinct across processes and hosts.
+  virtual const std::string& run_id() const = 0;
+};
+
+// OUTPUT/_pomona_lock for a folder output, .NAME.lock beside a NAME.parquet file.
+std::string output_lock_uri(const std::string& output);
 
 // Reads every row of a .parquet file or of a folder of part files (for tests and later stages).
 // A folder's *.parquet files are read in name order; names starting with "." or "_" are skipped.

@@ -72,6 +72,9 @@ def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
     """
     if label_from not in ("parent", "none"):
         raise ValueError("label_from must be 'parent' or 'none'")
+    if isinstance(inputs, (str, bytes, bytearray, memoryview, os.PathLike)):
+        raise TypeError("inputs must be a sequence of paths or of image contents, not one "
+                        f"{type(inputs).__name__}: pass [inputs]")
     input_array = _as_array(inputs, "inputs")
     path_array = None if paths is None else _as_array(paths, "paths")
     label_array = None if labels is None else _as_array(labels, "labels")
@@ -116,6 +119,7 @@ class PCA:
                  center: bool = False):
         if (k is None) == (variance is None):
             raise ValueError("give exactly one of k or variance")
+        _pomona.check_fit_options(k or 0, 0.0 if variance is None else float(variance))
         self.k_option = k
         self.variance_option = variance
         self.center = center
@@ -137,7 +141,12 @@ class PCA:
         return self
 
     def merge(self, other: "PCA") -> "PCA":
-        """Adds everything `other` has seen (as if its rows had been added here)."""
+        """Adds everything `other` has seen (as if its rows had been added here). Both must have
+        the same options (k or variance, center): a merged model answers one question."""
+        mine = (self.k_option, self.variance_option, self.center)
+        theirs = (other.k_option, other.variance_option, other.center)
+        if mine != theirs:
+            raise ValueError(f"cannot merge a PCA(k, variance, center) = {theirs} into one of {mine}")
         if other._accumulator is not None:
             if self._accumulator is None:
                 self._accumulator = _pomona.PcaAccumulator.deserialize(other._accumulator.serialize())

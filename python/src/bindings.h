@@ -6,6 +6,7 @@
 namespace pomona::python {
 
 void bind_featurize(nanobind::module_& module);
+void bind_io(nanobind::module_& module);
 void bind_pca(nanobind::module_& module);
 void bind_classify(nanobind::module_& module);
 

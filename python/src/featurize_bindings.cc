@@ -69,8 +69,18 @@ std::vector<std::optional<std::string_view>> views_of(const arrow::Array& array,
 // inputs: paths to read (string) or encoded images (binary); paths: the path column when inputs
 // are bytes; labels: the label column, else each path's parent folder.
 ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle labels,
-                              const std::string& weights, float alpha, int size, int threads,
-                              int batch, bool label_from_parent, bool exif_transpose) {
+                              const std::string& weights, float alpha, int size, int64_t threads,
+                              int64_t batch, bool label_from_parent, bool exif_transpose) {
+  if (threads < 1 || threads > kMaxThreads) {
+    throw nb::value_error(
+        ("threads must be 1 to " + std::to_string(kMaxThreads) + ", not " + std::to_string(threads))
+            .c_str());
+  }
+  if (batch < 1 || batch > kMaxBatch) {
+    throw nb::value_error(
+        ("batch must be 1 to " + std::to_string(kMaxBatch) + ", not " + std::to_string(batch))
+            .c_str());
+  }
   const auto input_array = import_array(inputs);
   const bool inputs_are_bytes = input_array->type_id() == arrow::Type::BINARY ||
                                 input_array->type_id() == arrow::Type::LARGE_BINARY;
@@ -106,10 +116,11 @@ ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle la
   {
     nb::gil_scoped_release no_gil;  // decoding and inference never touch Python objects
     const auto extractor =
-        cached_extractor(weights, {.alpha = alpha, .size = size}, std::max(1, batch));
+        cached_extractor(weights, {.alpha = alpha, .size = size}, static_cast<int>(batch));
     RowBatchBuilder rows({.feature_dim = extractor->feature_dim()});
-    for (const FeatureRow& row : featurize_inputs(*extractor, batch_inputs, threads,
-                                                  /*jpeg_draft=*/false, exif_transpose))
+    for (const FeatureRow& row :
+         featurize_inputs(*extractor, batch_inputs, static_cast<int>(threads),
+                          /*jpeg_draft=*/false, exif_transpose))
       rows.append(row);
     result = rows.finish();
   }

@@ -111,6 +111,17 @@ nb::object to_numpy(const std::vector<double>& values, std::initializer_list<siz
 }  // namespace
 
 void bind_pca(nb::module_& module) {
+  module.def(
+      "check_fit_options",
+      [](int k, double variance) {
+        try {
+          check_fit_options({.k = k, .variance = variance});
+        } catch (const JobError& error) {
+          throw nb::value_error(error.what());
+        }
+      },
+      nb::arg("k"), nb::arg("variance"),
+      "Raises ValueError unless exactly one of k > 0 or 0 < variance <= 1 (PcaModel.fit's rule).");
   nb::class_<PcaAccumulator>(module, "PcaAccumulator",
                              "n, mean and scatter of feature rows, mergeable (pomona/pca.h).")
       .def(nb::init<int>(), nb::arg("dim"))

@@ -10,6 +10,7 @@ NB_MODULE(_pomona, module) {
   nanobind::exception<pomona::JobError>(module, "PomonaError", PyExc_RuntimeError);
   pomona::python::ArrowPayload::bind(module);
   pomona::python::bind_featurize(module);
+  pomona::python::bind_io(module);
   pomona::python::bind_pca(module);
   pomona::python::bind_classify(module);
 }

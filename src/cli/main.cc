@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <iostream>
 
+#include "checks.h"
 #include "classify_commands.h"
 #include "pca_command.h"
 #include "pomona/error.h"
 #include "pomona/io.h"
 #include "pomona/pipeline.h"
+#include "pomona/table.h"
 #include "progress.h"
 #include "report_command.h"
 #include "serve_command.h"
@@ -83,6 +85,17 @@ void add_s3_options(CLI::App& command, S3Options& s3) {
       ->capture_default_str();
 }
 
+// What the listing skipped, on stderr: nothing is left out without a word.
+void warn_skipped(const ListReport& listing) {
+  const auto warn = [](const std::vector<std::string>& paths, const char* what) {
+    if (paths.empty()) return;
+    std::fprintf(stderr, "pomona: warning: skipped %zu %s, e.g. %s\n", paths.size(), what,
+                 stored_text(paths.front()).c_str());
+  };
+  warn(listing.hidden, "files or folders whose names start with \".\" or \"_\"");
+  warn(listing.unreadable, "unreadable folders (check their permissions)");
+}
+
 void print_summary(const Summary& summary, const FeaturizeOptions& options) {
   const std::string& output = options.output;
   std::printf("pomona: %lld images, %lld errors, %lld skipped as done, ",
@@ -102,6 +115,13 @@ void print_summary(const Summary& summary, const FeaturizeOptions& options) {
   if (summary.pca_k > 0) {
     std::printf("  pca: k = %d components explain %.2f %% of the variance; model -> %s\n",
                 summary.pca_k, 100 * summary.pca_variance, summary.pca_model.c_str());
+  }
+  if (summary.vanished > 0) {
+    std::printf(
+        options.prune_deleted
+            ? "  pruned the rows of %lld inputs no longer found\n"
+            : "  kept the rows of %lld inputs no longer found (--prune-deleted drops them)\n",
+        static_cast<long long>(summary.vanished));
   }
   for (const std::string& error : summary.first_errors) std::printf("  error: %s\n", error.c_str());
   if (summary.errors > static_cast<int64_t>(summary.first_errors.size())) {
@@ -136,14 +156,20 @@ int run(int argc, char** argv) {
                             "Keras weights .h5 (default: Keras' cache, ~/.keras/models)");
   add_model_options(*featurize_cmd, options.spec);
   featurize_cmd->add_option("--batch", options.batch, "images per network call")
-      ->check(CLI::Range(1, 256))
+      ->check(CLI::Range(1, kMaxBatch))
       ->capture_default_str();
   featurize_cmd->add_option("--threads", options.threads, "thread budget (0 = all cores)")
-      ->check(CLI::Range(0, 1024))
+      ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
   featurize_cmd
       ->add_option("--rows-per-file", options.rows_per_file, "rows per part file (folder output)")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number_at_least_one())
+      ->capture_default_str();
+  featurize_cmd
+      ->add_option("--max-file-bytes", options.max_file_bytes,
+                   "an input larger than this becomes an error row, unread (memory stays under "
+                   "threads x this)")
+      ->check(whole_number_at_least_one())
       ->capture_default_str();
   featurize_cmd->add_flag(
       "--jpeg-draft", options.jpeg_draft,
@@ -157,12 +183,15 @@ int run(int argc, char** argv) {
                           "with the same size and modification time)");
   featurize_cmd->add_flag("--retry-errors", options.retry_errors,
                           "folder OUTPUT: redo the inputs whose rows have an error");
+  featurize_cmd->add_flag("--prune-deleted", options.prune_deleted,
+                          "folder OUTPUT: drop the rows of inputs no longer found (kept by "
+                          "default)");
   featurize_cmd->add_flag("--fail-on-error", fail_on_error, "exit 1 when any image failed");
   featurize_cmd->add_flag("-q,--quiet", quiet, "no progress output");
   featurize_cmd
       ->add_option("--io-threads", options.io_threads,
-                   "threads reading inputs ahead of the workers (-1: 8 for s3:// inputs, none "
-                   "for local ones)")
+                   "most reads in flight ahead of the workers, sized by latency and throttling "
+                   "(-1: 64 for s3:// inputs, none for local ones)")
       ->check(CLI::Range(-1, 256))
       ->capture_default_str();
   add_featurize_pca_options(*featurize_cmd, options);
@@ -211,6 +240,7 @@ int run(int argc, char** argv) {
     install_stop_handlers();
     const Summary summary = featurize(options, quiet ? nullptr : &progress);
     if (!quiet) progress.finish();
+    warn_skipped(summary.listing);
     print_summary(summary, options);
     if (summary.stopped) {
       return static_cast<int>(stop_signal == SIGTERM ? ExitCode::kTerminated

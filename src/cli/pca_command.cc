@@ -5,6 +5,8 @@
 #include <memory>
 #include <numeric>
 
+#include "checks.h"
+
 namespace pomona {
 namespace {
 
@@ -27,7 +29,7 @@ struct PcaCommandOptions {
 
 void add_k_options(CLI::App& command, PcaFitOptions& fit) {
   auto* k = command.add_option("--pca-k", fit.k, "number of components to keep")
-                ->check(CLI::PositiveNumber);
+                ->check(whole_number_at_least_one());
   command
       .add_option("--pca-variance", fit.variance,
                   "keep the fewest components explaining this share of the variance")
@@ -90,7 +92,7 @@ void add_pca_command(CLI::App& app) {
       ->required();
   transform
       ->add_option("--rows-per-file", options->rows_per_file, "rows per part file (folder output)")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number_at_least_one())
       ->capture_default_str();
   transform->callback([options] { run_transform(*options); });
 }
@@ -102,7 +104,7 @@ void add_featurize_pca_options(CLI::App& featurize, FeaturizeOptions& options) {
   };
   auto* k = featurize.add_option_function<int>(
       "--pca-k", [pca](int k) { pca().k = k; }, "also fit a PCA keeping this many components");
-  k->check(CLI::PositiveNumber);
+  k->check(whole_number_at_least_one());
   featurize
       .add_option_function<double>(
           "--pca-variance", [pca](double v) { pca().variance = v; },

@@ -145,8 +145,19 @@ arrow::fs::S3Options arrow_s3_options(const S3Options& options) {
 
 bool CountingRetryStrategy::ShouldRetry(const AWSErrorDetail& error, int64_t attempted_retries) {
   if (!error.should_retry || attempted_retries >= max_retries_) return false;
+  // An endpoint that refuses connections or does not resolve is down or mistyped, not throttled:
+  // backing off ten times would take half a minute to say so (curl codes 6 and 7).
+  if (is_connect_failure(error.message) && attempted_retries >= kMaxConnectRetries) return false;
   retries_.fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+bool CountingRetryStrategy::is_connect_failure(const std::string& message) {
+  for (const char* sign :
+       {"curlCode: 6,", "curlCode: 7,", "Couldn't connect", "Could not resolve"}) {
+    if (message.find(sign) != std::string::npos) return true;
+  }
+  return false;
 }
 
 int64_t CountingRetryStrategy::CalculateDelayBeforeNextRetry(const AWSErrorDetail&,
@@ -292,6 +303,22 @@ void remove_file(const std::string& uri) {
   if (info.type() != arrow::fs::FileType::NotFound) {
     check(location.fs->DeleteFile(location.path), "remove", uri);
   }
+}
+
+void remove_temp_files(const std::string& folder, const std::string& prefix) {
+  for (const std::string& name : file_names_in(folder)) {
+    if (is_temp_name(name) && std::string_view(name).substr(1).starts_with(prefix)) {
+      remove_file(join_uri(folder, name));
+    }
+  }
+}
+
+void remove_temp_files_of(const std::string& output_file) {
+  const size_t slash = output_file.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : output_file.substr(0, slash + 1);
+  std::string stem = output_file.substr(slash == std::string::npos ? 0 : slash + 1);
+  stem = stem.substr(0, stem.rfind('.') + 1);
+  remove_temp_files(folder, stem);
 }
 
 void sync_folder(const std::string& uri) {

@@ -43,12 +43,16 @@ std::string join_uri(std::string_view folder, std::string_view name);
 arrow::fs::S3Options arrow_s3_options(const S3Options& options);
 
 // Retries requests the AWS SDK marks retryable (throttling, 5xx, dropped connections) up to
-// max_retries times, after a delay drawn uniformly from [0, min(cap, base * 2^attempt)] ("full
-// jitter", so clients throttled together do not retry together), and counts the retries.
+// max_retries times (kMaxConnectRetries for a refused connection), after a delay drawn uniformly
+// from [0, min(cap, base * 2^attempt)] ("full jitter", so clients throttled together do not retry
+// together), and counts the retries.
 class CountingRetryStrategy : public arrow::fs::S3RetryStrategy {
  public:
   static constexpr int64_t kBaseDelayMs = 50;
   static constexpr int64_t kMaxDelayMs = 5'000;
+  // Retries of a connection refused or a host not resolved (a down or mistyped endpoint).
+  static constexpr int64_t kMaxConnectRetries = 2;
+  static bool is_connect_failure(const std::string& message);
 
   CountingRetryStrategy(int max_retries, std::atomic<int64_t>& retries)
       : max_retries_(max_retries), retries_(retries) {}
@@ -110,6 +114,13 @@ void make_folder(const std::string& uri);
 std::vector<std::string> file_names_in(const std::string& folder);
 // Removes a file; a missing one is fine. Throws JobError(kInputOutput) naming it.
 void remove_file(const std::string& uri);
+// Removes the files directly in folder whose names are temp names (is_temp_name) starting with
+// "." + prefix: what runs killed before publishing left. Call only while holding the output's
+// lock (table.h, OutputLock), when no live run writes them. A missing folder has none.
+void remove_temp_files(const std::string& folder, const std::string& prefix = "");
+// For an output file "x.parquet": remove_temp_files of its folder for the prefix "x.", which
+// covers its own temp files and those of files named after it (x.pca-model.parquet).
+void remove_temp_files_of(const std::string& output_file);
 // Local folders: makes names created, renamed or removed in it survive a power cut. S3: nothing
 // to do (a completed upload is durable).
 void sync_folder(const std::string& uri);

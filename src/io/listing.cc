@@ -46,8 +46,8 @@ std::string without_trailing_slashes(std::string path) {
 
 class FolderWalker {
  public:
-  FolderWalker(arrow::fs::FileSystem& fs, const ListOptions& options)
-      : fs_(fs), options_(options) {}
+  FolderWalker(arrow::fs::FileSystem& fs, const ListOptions& options, ListReport& report)
+      : fs_(fs), options_(options), report_(report) {}
 
   // Appends the matching files under folder (whose entries are already listed) to found.
   void walk(const std::string& folder, const std::vector<arrow::fs::FileInfo>& entries,
@@ -61,13 +61,22 @@ class FolderWalker {
     ancestors_.push_back(real_path);
     for (const arrow::fs::FileInfo& entry : entries) {
       const std::string name = entry.base_name();
-      if (is_hidden(name)) continue;
+      const bool wanted =
+          entry.IsDirectory() || (entry.IsFile() && matches_any(name, options_.globs));
+      if (is_hidden(name)) {
+        if (wanted) report_.hidden.push_back(folder + "/" + name);
+        continue;
+      }
       std::string uri = folder == "/" ? "/" + name : folder + "/" + name;
-      if (entry.IsFile() && matches_any(name, options_.globs)) {
+      if (entry.IsFile() && wanted) {
         found.push_back(object_info(std::move(uri), entry));
       } else if (entry.IsDirectory()) {
         auto sub_entries = list_folder(uri);
-        if (sub_entries.ok()) walk(uri, *sub_entries, found);  // unreadable: skipped, as promised
+        if (sub_entries.ok()) {
+          walk(uri, *sub_entries, found);
+        } else {
+          report_.unreadable.push_back(uri);  // skipped, as promised, and reported
+        }
       }
     }
     ancestors_.pop_back();
@@ -83,6 +92,7 @@ class FolderWalker {
  private:
   arrow::fs::FileSystem& fs_;
   const ListOptions& options_;
+  ListReport& report_;
   std::vector<std::filesystem::path> ancestors_;
 };
 
@@ -104,7 +114,7 @@ bool has_hidden_component(std::string_view relative) {
 
 // S3 returns keys in byte order a page (1000 keys) at a time; only the matching ones are kept.
 std::vector<ObjectInfo> list_s3_prefix(const std::string& root, const internal::Location& prefix,
-                                       const ListOptions& options) {
+                                       const ListOptions& options, ListReport& report) {
   arrow::fs::FileSelector selector;
   selector.base_dir = prefix.path;
   selector.recursive = true;
@@ -118,8 +128,10 @@ std::vector<ObjectInfo> list_s3_prefix(const std::string& root, const internal::
     for (const arrow::fs::FileInfo& entry : *page) {
       const std::string_view relative =
           std::string_view(entry.path()).substr(prefix.path.size() + 1);
-      if (entry.IsFile() && !has_hidden_component(relative) &&
-          matches_any(entry.base_name(), options.globs)) {
+      if (!entry.IsFile() || !matches_any(entry.base_name(), options.globs)) continue;
+      if (has_hidden_component(relative)) {
+        report.hidden.push_back(uri_prefix + std::string(relative));
+      } else {
         found.push_back(object_info(uri_prefix + std::string(relative), entry));
       }
     }
@@ -144,7 +156,10 @@ std::vector<std::string> parse_globs(const std::string& comma_separated) {
   return globs;
 }
 
-std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& options) {
+std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& options,
+                                    ListReport* report) {
+  ListReport ignored;
+  if (report == nullptr) report = &ignored;
   const internal::Location location = internal::locate(root);
   arrow::fs::FileSystem& fs = *location.fs;
   const std::string folder = without_trailing_slashes(location.path);
@@ -167,18 +182,23 @@ std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& 
       return {object_info(location.is_s3 ? without_trailing_slashes(root) : folder, *root_info)};
     case arrow::fs::FileType::Directory:
       break;
-    default:
+    case arrow::fs::FileType::NotFound:
       if (location.is_s3) internal::check_bucket_exists(location, root);
       throw JobError(ExitCode::kInputOutput,
                      "input folder not found: " + root + " (check the path)");
+    default:
+      throw JobError(ExitCode::kInputOutput,
+                     "input " + root +
+                         " is neither a folder nor a regular file (a FIFO, socket or device?): "
+                         "give a folder of images or one image");
   }
   if (location.is_s3) {
-    std::vector<ObjectInfo> found = list_s3_prefix(root, location, options);
+    std::vector<ObjectInfo> found = list_s3_prefix(root, location, options, *report);
     std::sort(found.begin(), found.end(),
               [](const ObjectInfo& a, const ObjectInfo& b) { return a.uri < b.uri; });
     return found;
   }
-  FolderWalker walker(fs, options);
+  FolderWalker walker(fs, options, *report);
   auto entries = walker.list_folder(folder);
   if (!entries.ok()) {
     throw JobError(ExitCode::kInputOutput, "cannot read input folder " + root + ": " +

@@ -2,6 +2,10 @@
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/interfaces.h>
 
+#include <cerrno>
+#include <cstring>
+#include <new>
+
 #include "io/arrow_status.h"
 #include "io/filesystem.h"
 #include "pomona/error.h"
@@ -10,12 +14,22 @@
 namespace pomona {
 namespace {
 
+using Bytes = Result<std::vector<uint8_t>>;
+
+Bytes too_large(const std::string& uri, int64_t size, int64_t max_bytes) {
+  return Bytes::failure("cannot read " + uri + ": " + std::to_string(size) +
+                        " bytes, more than the " + std::to_string(max_bytes) +
+                        " bytes allowed per file");
+}
+
 // info: the file's listed size when known (type File), which spares S3 a HEAD request.
-Result<std::vector<uint8_t>> read_located(const std::string& uri, const arrow::fs::FileInfo& info) {
+Bytes read_located(const std::string& uri, const arrow::fs::FileInfo& info, int64_t max_bytes) {
   const auto failure = [&](const arrow::Status& status) {
-    return Result<std::vector<uint8_t>>::failure("cannot read " + uri + ": " +
-                                                 internal::reason_of(status));
+    return Bytes::failure("cannot read " + uri + ": " + internal::reason_of(status));
   };
+  if (info.type() == arrow::fs::FileType::File && info.size() > max_bytes) {
+    return too_large(uri, info.size(), max_bytes);
+  }
   internal::Location location;
   try {
     location = internal::locate(uri);
@@ -24,12 +38,31 @@ Result<std::vector<uint8_t>> read_located(const std::string& uri, const arrow::f
   }
   arrow::fs::FileInfo located = info;
   located.set_path(location.path);
-  auto file = info.type() == arrow::fs::FileType::File ? location.fs->OpenInputFile(located)
-                                                       : location.fs->OpenInputFile(location.path);
+  if (info.type() != arrow::fs::FileType::File) {
+    // Opening a FIFO blocks until a writer comes, maybe forever: look before opening.
+    auto found = location.fs->GetFileInfo(location.path);
+    if (!found.ok()) return failure(found.status());
+    if (found->type() == arrow::fs::FileType::NotFound) {
+      return Bytes::failure("cannot read " + uri + ": " + std::strerror(ENOENT));
+    }
+    if (found->type() != arrow::fs::FileType::File) {
+      return Bytes::failure("cannot read " + uri + ": not a regular file");
+    }
+    located = *found;
+  }
+  auto file = location.fs->OpenInputFile(located);
   if (!file.ok()) return failure(file.status());
   auto size = (*file)->GetSize();
   if (!size.ok()) return failure(size.status());
-  std::vector<uint8_t> bytes(*size);
+  // The file may have grown since it was listed.
+  if (*size > max_bytes) return too_large(uri, *size, max_bytes);
+  std::vector<uint8_t> bytes;
+  try {
+    bytes.resize(*size);
+  } catch (const std::bad_alloc&) {
+    return Bytes::failure("cannot read " + uri + ": out of memory for its " +
+                          std::to_string(*size) + " bytes");
+  }
   // Read straight into the vector: no intermediate Arrow buffer to copy from.
   auto read = (*file)->ReadAt(0, *size, bytes.data());
   if (!read.ok()) return failure(read.status());
@@ -42,14 +75,14 @@ Result<std::vector<uint8_t>> read_located(const std::string& uri, const arrow::f
 
 }  // namespace
 
-Result<std::vector<uint8_t>> read_bytes(const std::string& uri) {
-  return read_located(uri, arrow::fs::FileInfo());
+Result<std::vector<uint8_t>> read_bytes(const std::string& uri, int64_t max_bytes) {
+  return read_located(uri, arrow::fs::FileInfo(), max_bytes);
 }
 
-Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input) {
+Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input, int64_t max_bytes) {
   arrow::fs::FileInfo info(input.uri, arrow::fs::FileType::File);
   info.set_size(input.size);
-  return read_located(input.uri, info);
+  return read_located(input.uri, info, max_bytes);
 }
 
 }  // namespace pomona

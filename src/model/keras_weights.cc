@@ -231,7 +231,9 @@ KerasLayers read_keras_layers(const std::string& path) {
   std::error_code ignored;
   if (!std::filesystem::is_regular_file(path, ignored)) {
     throw configuration_error(
-        path, "does not exist: give the path of a Keras MobileNetV2 weights .h5 file");
+        path, std::string(std::filesystem::exists(path, ignored) ? "is not a regular file"
+                                                                 : "does not exist") +
+                  ": give the path of a Keras MobileNetV2 weights .h5 file");
   }
   SilenceHdf5Errors silence;
   if (H5Fis_hdf5(path.c_str()) <= 0) {

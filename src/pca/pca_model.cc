@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 #include "pomona/error.h"
 #include "pomona/pca.h"
@@ -26,14 +28,23 @@ int components_for_variance(const std::vector<double>& ratios, double variance) 
 
 }  // namespace
 
-PcaModel PcaModel::fit(const PcaAccumulator& accumulator, const PcaFitOptions& options) {
-  const int dim = accumulator.dim();
+void check_fit_options(const PcaFitOptions& options) {
   const bool by_k = options.k > 0;
   const bool by_variance = options.variance > 0 && options.variance <= 1;
   if (by_k == by_variance || options.k < 0 || options.variance < 0) {
+    char given[80];
+    std::snprintf(given, sizeof(given), "k = %d, variance = %g", options.k, options.variance);
     throw JobError(ExitCode::kConfiguration,
-                   "give either --pca-k N > 0 or --pca-variance V in (0, 1]");
+                   std::string("PCA needs either k > 0 components or a variance share in (0, 1], "
+                               "not ") +
+                       given);
   }
+}
+
+PcaModel PcaModel::fit(const PcaAccumulator& accumulator, const PcaFitOptions& options) {
+  const int dim = accumulator.dim();
+  check_fit_options(options);
+  const bool by_k = options.k > 0;
   if (options.k > dim) {
     throw JobError(ExitCode::kConfiguration, "--pca-k " + std::to_string(options.k) +
                                                  " is larger than the feature dimension " +
@@ -57,8 +68,20 @@ PcaModel PcaModel::fit(const PcaAccumulator& accumulator, const PcaFitOptions& o
   model.mean_ = accumulator.mean();
   model.accumulator_ = accumulator;
   model.eigenvalues_.assign(ascending.rbegin(), ascending.rend());
+  // A covariance is positive semi-definite: negative eigenvalues are rounding.
+  for (double& value : model.eigenvalues_) value = std::max(value, 0.0);
   double total = 0;
   for (double value : model.eigenvalues_) total += value;
+  // Rows that are all alike (copies of one image) have no direction to keep: every ratio would be
+  // 0/0. Rounding leaves a total of about 1e-16 of the squared features' size then.
+  double scale = 0;
+  for (double m : model.mean_) scale += m * m;
+  if (!(total > 1e-12 * std::max(scale, 1e-300))) {
+    throw JobError(ExitCode::kConfiguration,
+                   "PCA of " + std::to_string(accumulator.count()) +
+                       " rows: their features do not vary (are the images copies of one?), so "
+                       "there is no component to keep; fit on varied images");
+  }
   model.explained_variance_ratio_.resize(dim);
   for (int i = 0; i < dim; ++i) model.explained_variance_ratio_[i] = model.eigenvalues_[i] / total;
   model.k_ =

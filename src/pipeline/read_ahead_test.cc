@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <future>
 #include <mutex>
 #include <string>
@@ -161,6 +163,84 @@ TEST(ReadAhead, DestroyedWithInputsNotTakenReturnsWithoutReadingThemAll) {
     outstanding.wait_for_started(8);
   }
   EXPECT_EQ(outstanding.started(), 8);
+}
+
+TEST(ReadConcurrency, GrowsByOneAWaitUntilThrottledThenByOneARoundAndHalvesOnThrottles) {
+  ReadConcurrency concurrency(8, 20);
+  for (int i = 0; i < 4; ++i) concurrency.worker_waited();
+  EXPECT_EQ(concurrency.limit(), 12);
+  concurrency.throttled();
+  EXPECT_EQ(concurrency.limit(), 6);
+  for (int i = 0; i < 5; ++i) concurrency.worker_waited();
+  EXPECT_EQ(concurrency.limit(), 6);  // after a throttle: one more per 6 waits
+  concurrency.worker_waited();
+  EXPECT_EQ(concurrency.limit(), 7);
+  for (int i = 0; i < 10; ++i) concurrency.throttled();
+  EXPECT_EQ(concurrency.limit(), 1);
+  ReadConcurrency capped(8, 10);
+  for (int i = 0; i < 100; ++i) capped.worker_waited();
+  EXPECT_EQ(capped.limit(), 10);
+  EXPECT_EQ(ReadConcurrency(8, 3).limit(), 3);
+}
+
+// A reader whose reads take `latency`, counting the most reads ever in flight at once; from
+// input `throttled_from` on, each read counts as throttled by the store.
+class SlowStore {
+ public:
+  SlowStore(std::chrono::milliseconds latency, int throttled_from)
+      : latency_(latency), throttled_from_(throttled_from) {}
+  ReadAhead::Reader reader() {
+    return [this](const ObjectInfo& input) {
+      const int now = ++in_flight_;
+      for (int peak = peak_; now > peak && !peak_.compare_exchange_weak(peak, now);) {
+      }
+      std::this_thread::sleep_for(latency_);
+      if (std::stoi(input.uri.substr(input.uri.find('-') + 1)) >= throttled_from_) ++throttles_;
+      --in_flight_;
+      return Result<std::vector<uint8_t>>(bytes_naming(input));
+    };
+  }
+  ReadAhead::ThrottleCount throttles() {
+    return [this] { return throttles_.load(); };
+  }
+  int peak() const { return peak_; }
+  void reset_peak() { peak_ = 0; }
+
+ private:
+  const std::chrono::milliseconds latency_;
+  const int throttled_from_;
+  std::atomic<int> in_flight_ = 0, peak_ = 0;
+  std::atomic<int64_t> throttles_ = 0;
+};
+
+TEST(ReadAhead, KeepsMoreReadsInFlightWhileWorkersWaitOnSlowReads) {
+  const std::vector<ObjectInfo> inputs = inputs_of_size(300, 10);
+  SlowStore store(std::chrono::milliseconds(5), /*throttled_from=*/300);
+  ReadAhead read_ahead(inputs, 32, 1 << 20, store.reader(), store.throttles());
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(read_ahead.take(i).ok()) << i;
+  EXPECT_GE(read_ahead.concurrency(), 2 * ReadAhead::kInitialReads);
+  EXPECT_GT(store.peak(), ReadAhead::kInitialReads);
+}
+
+TEST(ReadAhead, ThrottlingLowersTheReadsInFlight) {
+  const std::vector<ObjectInfo> inputs = inputs_of_size(400, 10);
+  SlowStore store(std::chrono::milliseconds(2), /*throttled_from=*/100);
+  ReadAhead read_ahead(inputs, 32, 1 << 20, store.reader(), store.throttles());
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(read_ahead.take(i).ok()) << i;
+  EXPECT_GT(store.peak(), ReadAhead::kInitialReads);  // grown before the throttling
+  store.reset_peak();
+  for (int i = 300; i < 400; ++i) ASSERT_TRUE(read_ahead.take(i).ok()) << i;
+  EXPECT_LE(read_ahead.concurrency(), 4);
+  EXPECT_LE(store.peak(), 4);
+}
+
+TEST(ReadAhead, NeverHasMoreReadsInFlightThanItsThreads) {
+  const std::vector<ObjectInfo> inputs = inputs_of_size(100, 10);
+  SlowStore store(std::chrono::milliseconds(2), /*throttled_from=*/100);
+  ReadAhead read_ahead(inputs, 3, 1 << 20, store.reader(), store.throttles());
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(read_ahead.take(i).ok()) << i;
+  EXPECT_EQ(read_ahead.concurrency(), 3);
+  EXPECT_LE(store.peak(), 3);
 }
 
 }  // namespace

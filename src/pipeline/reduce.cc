@@ -94,14 +94,15 @@ PcaModel fit_pca(const std::string& features, const PcaFitOptions& options,
   const int64_t rows = statistics ? statistics->count() : 0;
   if (rows < 2) {
     throw JobError(
-        ExitCode::kInputOutput,
+        ExitCode::kConfiguration,
         features + ": PCA needs at least 2 rows without error, got " + std::to_string(rows));
   }
   return PcaModel::fit(*statistics, options);
 }
 
 std::vector<std::string> add_pca_column(const std::string& features, const PcaModel& model,
-                                        const std::string& output, int64_t rows_per_file) {
+                                        const std::string& output, int64_t rows_per_file,
+                                        const std::atomic<bool>* stop) {
   WriterOptions writer_options;
   writer_options.rows_per_file = rows_per_file;
   writer_options.feature_dim = model.dim();
@@ -111,7 +112,12 @@ std::vector<std::string> add_pca_column(const std::string& features, const PcaMo
   auto writer = RowWriter::open(output, writer_options);
   std::vector<float> block;
   std::vector<float> projected;
+  bool stopped = false;
   read_row_batches(features, kBlockRows, [&](std::vector<FeatureRow>& rows) {
+    if (stopped || (stop != nullptr && stop->load(std::memory_order_relaxed))) {
+      stopped = true;
+      return;
+    }
     block.clear();
     std::vector<FeatureRow*> good;
     for (FeatureRow& row : rows) {
@@ -132,6 +138,7 @@ std::vector<std::string> add_pca_column(const std::string& features, const PcaMo
     }
     for (FeatureRow& row : rows) writer->append(std::move(row));
   });
+  if (stopped) return {};  // the writer, destroyed uncommitted, publishes no _SUCCESS
   return writer->commit();
 }
 
@@ -146,8 +153,12 @@ PcaReducer::PcaReducer(const std::string& output, int feature_dim)
   // featurize stages only single-file outputs here (a folder output stages in OUTPUT/_unreduced),
   // so the staging output is a .parquet file too, hidden beside the output.
   const std::string folder = folder_of(output);
-  staging_ = folder + "." + output.substr(folder.size()) + ".unreduced-" +
-             std::to_string(getpid()) + std::string(kParquetExtension);
+  const std::string prefix = "." + output.substr(folder.size()) + ".unreduced-";
+  staging_ = folder + prefix + std::to_string(getpid()) + std::string(kParquetExtension);
+  // Staging files of killed runs: featurize holds the output's lock, no live run writes them.
+  for (const std::string& name : internal::file_names_in(folder.empty() ? "." : folder)) {
+    if (name.starts_with(prefix)) internal::remove_file(folder + name);
+  }
 }
 
 PcaReducer::~PcaReducer() {
@@ -160,23 +171,34 @@ PcaReducer::~PcaReducer() {
 
 void PcaReducer::finish(const FeaturizeOptions& options, Summary& summary) {
   publish_with_pca(features_.finish().get(), staging_, options, summary);
+  if (summary.stopped) summary.files.clear();  // the staging file goes with this object
 }
 
 void publish_with_pca(const PcaAccumulator* statistics, const std::string& staging,
                       const FeaturizeOptions& options, Summary& summary) {
   const int64_t rows = statistics ? statistics->count() : 0;
   if (rows < 2) {
-    throw JobError(ExitCode::kInputOutput,
-                   "PCA needs at least 2 images without error, got " + std::to_string(rows));
+    throw JobError(ExitCode::kConfiguration, "PCA needs at least 2 images without error, got " +
+                                                 std::to_string(rows) +
+                                                 ": featurize more images, or leave out the PCA");
   }
+  const auto stopped = [&] {
+    summary.stopped = options.stop != nullptr && options.stop->load(std::memory_order_relaxed);
+    return summary.stopped;
+  };
+  if (stopped()) return;
   const PcaModel model = PcaModel::fit(*statistics, *options.pca);
+  if (stopped()) return;
   summary.pca_model =
       options.pca_model.empty() ? default_pca_model_path(options.output) : options.pca_model;
   // The default model path is inside a folder output, which its writer has not created yet.
   const std::string model_folder = folder_of(summary.pca_model);
   if (!model_folder.empty()) internal::make_folder(model_folder);
   model.save(summary.pca_model);
-  summary.files = add_pca_column(staging, model, options.output, options.rows_per_file);
+  std::vector<std::string> files =
+      add_pca_column(staging, model, options.output, options.rows_per_file, options.stop);
+  if (stopped()) return;
+  summary.files = std::move(files);
   summary.pca_k = model.k();
   summary.pca_variance = 0;
   for (int i = 0; i < model.k(); ++i) summary.pca_variance += model.explained_variance_ratio()[i];

@@ -40,7 +40,8 @@ std::unique_ptr<PcaAccumulator> statistics_of(const std::string& features, int d
 
 // Fits on statistics (null: no rows), saves the model to options.pca_model (or the default path),
 // writes options.output from the rows of `staging` with their pca column and fills summary's files
-// and pca fields. Throws JobError(kInputOutput) for fewer than 2 rows.
+// and pca fields. When options.stop is set before that is done, sets summary.stopped and publishes
+// no _SUCCESS. Throws JobError(kConfiguration) for fewer than 2 rows.
 void publish_with_pca(const PcaAccumulator* statistics, const std::string& staging,
                       const FeaturizeOptions& options, Summary& summary);
 

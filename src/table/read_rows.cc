@@ -51,13 +51,13 @@ void append_rows_of_batch(const arrow::RecordBatch& batch, const std::string& fi
     FeatureRow& row = rows.emplace_back();
     if (sizes && sizes->IsValid(i)) row.size = sizes->Value(i);
     if (mtimes && mtimes->IsValid(i)) row.mtime_ns = mtimes->Value(i);
-    row.path = paths->GetString(i);
-    row.label = labels->IsNull(i) ? "" : labels->GetString(i);
+    row.path = original_text(paths->GetView(i));
+    row.label = labels->IsNull(i) ? "" : original_text(labels->GetView(i));
     if (features->IsValid(i)) {
       const float* begin = values->raw_values() + features->value_offset(i);
       row.features.assign(begin, begin + features->value_length(i));
     }
-    if (errors->IsValid(i)) row.error = errors->GetString(i);
+    if (errors->IsValid(i)) row.error = original_text(errors->GetView(i));
   }
 }
 

@@ -68,10 +68,37 @@ T check_read(arrow::Result<T> result, const std::string& file) {
   return std::move(result).ValueUnsafe();
 }
 
+// Refuses to add rows to a part written with other settings (WriterOptions::settings): the
+// output would mix rows from two feature spaces.
+void check_same_settings(const std::string& file, const parquet::arrow::FileReader& reader,
+                         const std::map<std::string, std::string>& settings) {
+  const auto metadata = reader.parquet_reader()->metadata()->key_value_metadata();
+  for (const auto& [key, value] : settings) {
+    const auto found =
+        metadata ? metadata->Get(key) : arrow::Result<std::string>(arrow::Status::KeyError(key));
+    const std::string name = key.substr(key.find('.') + 1);
+    if (!found.ok()) {
+      throw JobError(ExitCode::kConfiguration,
+                     file + " does not record " + name +
+                         " (written by an older Pomona), so rows made with " + name + "=" + value +
+                         " could mix feature spaces: pass --overwrite to start this output afresh");
+    }
+    if (*found != value) {
+      throw JobError(ExitCode::kConfiguration,
+                     file + " holds features made with " + name + "=" + *found + ", this run has " +
+                         name + "=" + value +
+                         ": rerun with the same settings, or pass --overwrite to start this output "
+                         "afresh");
+    }
+  }
+}
+
 // The identity columns of one part file, without its features.
-void read_committed_inputs(const std::string& file, std::vector<CommittedInput>& inputs) {
+void read_committed_inputs(const std::string& file, const WriterOptions& options,
+                           std::vector<CommittedInput>& inputs) {
   auto input = internal::open_input_file(file);
   auto reader = check_read(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), file);
+  check_same_settings(file, *reader, options.settings);
   std::vector<int> leaves;
   for (const char* name : {"path", "error", "size", "mtime"}) {
     const auto& fields = reader->manifest().schema_fields;
@@ -92,7 +119,7 @@ void read_committed_inputs(const std::string& file, std::vector<CommittedInput>&
   const auto mtimes = std::dynamic_pointer_cast<arrow::TimestampArray>(column(3));
   if (!sizes || !mtimes) throw_not_resumable(file, "has identity columns of another type");
   for (int64_t i = 0; i < table->num_rows(); ++i) {
-    inputs.push_back({.path = paths->GetString(i),
+    inputs.push_back({.path = original_text(paths->GetView(i)),
                       .size = sizes->Value(i),
                       .mtime_ns = mtimes->Value(i),
                       .failed = errors->IsValid(i)});
@@ -118,6 +145,7 @@ class FolderOutput : public ResumableOutput {
     if (overwrite) {
       remove_file(join_uri(folder_, internal::kManifestName));
     } else {
+      refuse_foreign_files(folder_, folder_);
       manifest_->parts = read_manifest(join_uri(folder_, internal::kManifestName));
     }
     remove_leftovers();
@@ -125,7 +153,7 @@ class FolderOutput : public ResumableOutput {
     // leaves a manifest with its old count.
     for (ManifestPart& part : manifest_->parts) {
       const size_t before = committed_.size();
-      read_committed_inputs(join_uri(folder_, part.file), committed_);
+      read_committed_inputs(join_uri(folder_, part.file), options_, committed_);
       part.rows = static_cast<int64_t>(committed_.size() - before);
     }
   }
@@ -210,6 +238,20 @@ class FolderOutput : public ResumableOutput {
 };
 
 }  // namespace
+
+void refuse_foreign_files(const std::string& folder, const std::string& manifest_folder) {
+  if (internal::read_file_if_exists(join_uri(manifest_folder, internal::kManifestName))) return;
+  const std::string lock = internal::file_name_of(output_lock_uri(folder));
+  for (const std::string& name : internal::file_names_in(folder)) {
+    if (name == lock || internal::is_temp_name(name)) continue;
+    throw JobError(ExitCode::kConfiguration,
+                   folder + " holds " + name + ", which no Pomona run recorded (no " +
+                       internal::kManifestName +
+                       "), and Pomona never removes or overwrites files it cannot prove its "
+                       "own: give an empty or new folder, or pass --overwrite to replace its "
+                       "results");
+  }
+}
 
 std::unique_ptr<ResumableOutput> ResumableOutput::open(const std::string& folder,
                                                        const WriterOptions& options,

@@ -45,6 +45,7 @@ std::shared_ptr<arrow::Schema> row_schema(const WriterOptions& options) {
   metadata->Append("pomona.version", POMONA_VERSION);
   metadata->Append("pomona.feature_dim", std::to_string(options.feature_dim));
   for (const auto& [key, value] : options.metadata) metadata->Append(key, value);
+  for (const auto& [key, value] : options.settings) metadata->Append(key, value);
   arrow::FieldVector fields = {arrow::field("path", arrow::utf8(), /*nullable=*/false),
                                arrow::field("label", arrow::utf8()),
                                arrow::field("features", arrow::list(arrow::float32())),
@@ -69,11 +70,11 @@ RowBatchBuilder::RowBatchBuilder(const WriterOptions& options)
 void RowBatchBuilder::append(const FeatureRow& row) {
   if (!row.error) check_length(row, row.features, feature_dim_, "features");
   if (pca_dim_ > 0 && !row.error) check_length(row, row.pca, pca_dim_, "PCA values");
-  check_append(path_.Append(row.path));
-  check_append(label_.Append(row.label));
+  check_append(path_.Append(stored_text(row.path)));
+  check_append(label_.Append(stored_text(row.label)));
   append_floats(features_, row.error ? nullptr : &row.features);
   if (row.error) {
-    check_append(error_.Append(*row.error));
+    check_append(error_.Append(stored_text(*row.error)));
   } else {
     check_append(error_.AppendNull());
   }

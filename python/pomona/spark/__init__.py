@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import itertools
 import json
 import os
 import pickle
@@ -86,7 +87,7 @@ def _executor_path(path: str, shipped: bool) -> str:
 
 def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "content", *,
                weights: Optional[str] = None, alpha: float = 1.0, size: int = 224,
-               threads: Optional[int] = None, batch: int = 4, label_from: str = "parent",
+               threads: Optional[int] = None, batch: int = 1, label_from: str = "parent",
                ship_weights: bool = False, s3: Optional[S3Options] = None,
                io_threads: int = 8) -> BatchFunction:
     """The function featurize() maps over Arrow batches of (path, content) rows, for
@@ -116,7 +117,21 @@ def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "cont
         if pending is not None:
             yield _featurize_fetched(*pending, featurize_contents)
 
-    return featurize_batches if content_col else fetch_and_featurize_batches
+    def featurize_listed_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        # Paths only (list_images()): the C++ core reads local files itself; S3 objects are
+        # fetched here, with the options s3.
+        batches = iter(batches)
+        first = next(batches, None)
+        if first is None:
+            return
+        batches = itertools.chain([first], batches)
+        if pomona.s3.is_s3(first.column(path_col)[0].as_py()):
+            yield from fetch_and_featurize_batches(batches)
+        else:
+            for input_batch in batches:
+                yield featurize_contents(input_batch.column(path_col), None)
+
+    return featurize_batches if content_col else featurize_listed_batches
 
 
 _fetch_pools: dict = {}
@@ -160,15 +175,21 @@ IMAGES_PER_TASK = 4096
 
 def list_images(spark, uri: str, globs: str = "*.jpg,*.jpeg,*.png",
                 s3: Optional[S3Options] = None):
-    """The images under the S3 prefix uri, listed by the driver with Arrow as the pomona command
-    lists (names starting with "." or "_" skipped, globs case-insensitive, byte-wise order), as a
-    DataFrame of (path, size) rows for featurize(df, content_col=None, s3=...): the executors
-    read the objects themselves, so Spark needs no S3 connector (hadoop-aws). Raises
-    pomona.s3.S3Error when the prefix cannot be listed."""
-    objects = pomona.s3.list_images(uri, globs, s3)
-    # Tasks of at most IMAGES_PER_TASK images, so that a lost task redoes little.
-    tasks = max(1, min(len(objects), max(spark.sparkContext.defaultParallelism,
-                                         -(-len(objects) // IMAGES_PER_TASK))))
+    """The images under uri, listed by the driver as the pomona command lists (names starting
+    with "." or "_" skipped, globs case-insensitive, byte-wise order), as a DataFrame of
+    (path, size) rows for featurize(df, content_col=None, ...): the executors read the files
+    themselves, so no image byte crosses the JVM, and Spark needs no S3 connector (hadoop-aws).
+    uri: a local or shared folder (path or file://), listed by the C++ core, or an S3 prefix,
+    listed with Arrow and the options s3. Raises pomona.PomonaError (local) or
+    pomona.s3.S3Error when uri cannot be listed."""
+    if pomona.s3.is_s3(uri):
+        objects = pomona.s3.list_images(uri, globs, s3)
+    else:
+        objects = pomona._pomona.list_inputs(uri, globs)
+    # Tasks of at most IMAGES_PER_TASK images (a lost task redoes little), in a multiple of the
+    # cores: equal tasks end together and no core idles through a last, lone task.
+    cores = spark.sparkContext.defaultParallelism
+    tasks = max(1, min(len(objects), cores * -(-len(objects) // (cores * IMAGES_PER_TASK))))
     return spark.createDataFrame(spark.sparkContext.parallelize(objects, tasks),
                                  "path string, size long")
 
@@ -388,11 +409,20 @@ class _PartFile:
         self.pending, self.pending_rows = [], 0
 
 
+# PCA.accumulate: each task of the first stage accumulates about 1/(STATE_TASKS_PER_CORE x cores)
+# of the rows (more tasks than cores balance uneven partitions), whatever the partition count; the
+# tasks' states (one 6.6 MB state for 1280-d features) are then merged MERGE_FAN_IN at a time.
+STATE_TASKS_PER_CORE = 4
+MERGE_FAN_IN = 32
+
+
 class PCA:
-    """Exact PCA over a DataFrame column of feature arrays: each partition accumulates its rows
-    in the C++ accumulator, the driver merges the partial states and eigen-decomposes once. The
-    result is a fitted pomona.PCA; its save() writes the file `pomona pca fit` writes, with the
-    same model for the same rows. Null rows (error rows) are skipped."""
+    """Exact PCA over a DataFrame column of feature arrays: tasks accumulate the rows in the C++
+    accumulator, their partial states are merged by Spark tasks in a tree (as Spark ML's
+    RowMatrix does with treeAggregate), and the driver receives one merged state and
+    eigen-decomposes it: its memory does not grow with the partition count. The result is a
+    fitted pomona.PCA; its save() writes the file `pomona pca fit` writes, with the same model
+    for the same rows. Null rows (error rows) are skipped."""
 
     def __init__(self, k: Optional[int] = None, variance: Optional[float] = None,
                  center: bool = False, features_col: str = "features"):
@@ -400,6 +430,11 @@ class PCA:
         self.k, self.variance, self.center, self.features_col = k, variance, center, features_col
 
     def fit(self, df) -> pomona.PCA:
+        return self.accumulate(df).finalize()
+
+    def accumulate(self, df) -> pomona.PCA:
+        """The statistics of df's rows, merged and not yet finalized (merge() more, then
+        finalize()). The driver holds one state, however many partitions df has."""
         k, variance, center, column = self.k, self.variance, self.center, self.features_col
 
         def partial_states(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -409,11 +444,27 @@ class PCA:
             yield pa.RecordBatch.from_pydict({"state": [pickle.dumps(partial)]},
                                              schema=pa.schema([("state", pa.binary())]))
 
-        states = df.select(column).mapInArrow(partial_states, "state binary").collect()
-        merged = pomona.PCA(k=k, variance=variance, center=center)
-        for row in states:
-            merged.merge(pickle.loads(row.state))
-        return merged.finalize()
+        tasks = STATE_TASKS_PER_CORE * df.sparkSession.sparkContext.defaultParallelism
+        states = (df.select(column).coalesce(tasks).mapInArrow(partial_states, "state binary")
+                  .rdd.map(lambda row: pickle.loads(row.state)))
+        merged = _tree_reduce(states, lambda a, b: a.merge(b), MERGE_FAN_IN)
+        return merged or pomona.PCA(k=k, variance=variance, center=center)
+
+
+def _tree_reduce(rdd, merge: Callable, fan_in: int):
+    """rdd's values merged with merge (associative) by Spark tasks, level by level, each task
+    merging the values of at most fan_in partitions, until the last task hands the driver the
+    one value left (None when rdd has no values). RDD.treeReduce instead collects its last
+    level, whose size grows with the partition count."""
+    partitions = rdd.getNumPartitions()
+    while True:
+        partitions = max(1, -(-partitions // fan_in))
+        rdd = (rdd.mapPartitionsWithIndex(
+            lambda index, values, n=partitions: ((index % n, value) for value in values))
+            .reduceByKey(merge, partitions).values())
+        if partitions == 1:
+            values = rdd.collect()
+            return values[0] if values else None
 
 
 _models_by_digest: dict = {}

@@ -40,14 +40,16 @@ import pomona.spark
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m pomona.spark.job", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", required=True, help="folder (any Hadoop URI), listed recursively")
+    parser.add_argument("--input", required=True,
+                        help="folder (a path, file://, s3:// or any Hadoop URI), listed recursively")
     parser.add_argument("--output", required=True, help="output folder (replaced)")
     parser.add_argument("--glob", default="*.jpg,*.jpeg,*.png",
                         help="file-name patterns, comma-separated, case-insensitive")
     parser.add_argument("--weights", help="Keras MobileNetV2 weights .h5 (default: Keras' cache)")
     parser.add_argument("--alpha", type=float, default=1.0)
     parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--batch", type=int, default=4, help="images per network call")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="images per network call (1, as the pomona command: fastest)")
     parser.add_argument("--threads-per-task", type=int,
                         help="threads each task uses (default: spark.task.cpus)")
     parser.add_argument("--ship-weights", action="store_true",
@@ -94,6 +96,11 @@ def check_s3(args, s3) -> None:
         pomona.s3.check_writable(args.output, s3)
 
 
+def is_local(uri: str) -> bool:
+    """Whether uri is a path or file:// URI, which the pomona command lists and reads itself."""
+    return "://" not in uri or uri.startswith("file://")
+
+
 def spark_session(args):
     from pyspark.sql import SparkSession
 
@@ -122,10 +129,11 @@ def run(args) -> int:
     options = dict(weights=args.weights, alpha=args.alpha, size=args.size,
                    threads=args.threads_per_task, batch=args.batch, ship_weights=args.ship_weights,
                    s3=s3)
-    if pomona.s3.is_s3(args.input):
+    if pomona.s3.is_s3(args.input) or is_local(args.input):
+        # Listed by the driver as the pomona command lists; the tasks read the bytes.
         images = pomona.spark.list_images(spark, args.input, args.glob, s3)
         options.update(content_col=None, io_threads=args.io_threads)
-    else:
+    else:  # other Hadoop filesystems (hdfs://, ...): Spark reads the bytes
         images = (spark.read.format("binaryFile")
                   .option("pathGlobFilter", pomona.spark.hadoop_glob(args.glob))
                   .option("recursiveFileLookup", "true")

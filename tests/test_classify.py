@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 import pomona
 from classify_fixtures import Split, fruit_index, fruit_photos, split  # noqa: F401
-from helpers import make_weights, run_pomona
+from helpers import make_images, make_weights, run_pomona
 
 
 def auroc(positive, negative):
@@ -111,3 +111,21 @@ def test_classifier_takes_bytes_and_answers_as_the_cli(classifier, split, fruit_
         other = split.folder / "other.h5"
         other.write_bytes(split.weights.read_bytes() + b"\0")
         pomona.Classifier(fruit_index, weights=other)
+
+
+@pytest.mark.parametrize("decoding", [[], ["--jpeg-draft", "--exif-transpose"]])
+def test_queries_are_decoded_as_the_indexed_features_were(pomona_bin, small_weights, tmp_path, decoding):
+    """An indexed photo queried again is its own nearest neighbour at cosine 1: classify decodes
+    with the settings featurize recorded (--jpeg-draft decodes 1024x768 at 1/8 scale)."""
+    photos = make_images(tmp_path / "photos", per_class=2, classes=2, width=1024, height=768)
+    features, index = tmp_path / "f.parquet", tmp_path / "i.parquet"
+    net = ["--weights", small_weights, "--alpha", "0.35", "--size", "96"]
+    run_pomona(pomona_bin, "featurize", photos, features, *net, *decoding, "-q")
+    run_pomona(pomona_bin, "index", features, index, *net)
+    meta = pq.read_schema(index).metadata
+    assert meta[b"pomona.jpeg_draft"] == (b"true" if decoding else b"false")
+    assert meta[b"pomona.exif_transpose"] == (b"true" if decoding else b"false")
+    photo = sorted(photos.rglob("*.jpg"))[0]
+    answer = pomona.Classifier(index, weights=small_weights).classify(str(photo), method="knn")[0]
+    assert answer["predictions"][0]["label"] == photo.parent.name
+    assert answer["predictions"][0]["score"] == pytest.approx(1.0, abs=1e-5)

@@ -1,16 +1,18 @@
 """End-to-end: `pomona serve` — answers, metrics, a table of hostile requests (each a 4xx JSON or a
-dropped connection, /healthz answering after each), a bounded fuzz against its OpenAPI
-description, reload under load (wrk + checking clients, 10 swaps, no failures, only versions that
+dropped connection, /healthz answering after each), bounded fuzzing (mutated bodies, and
+schemathesis against the OpenAPI description the server serves), reload under load (wrk + checking clients, 10 swaps, no failures, only versions that
 existed), shedding with 503 + Retry-After, and SIGTERM draining."""
 import hashlib
 import json
 import os
+import pathlib
 import random
 import shutil
 import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -191,6 +193,20 @@ def test_bounded_fuzz_of_the_request_path(server, photo):
         assert status is not None and status < 500, (i, status, answer)
         if path.startswith("/v1/classify") and method == "POST":
             assert "error" in json.loads(answer) or "predictions" in json.loads(answer)
+    assert request(server.port, "GET", "/healthz")[0] == 200
+
+
+def test_schemathesis_against_the_served_openapi_description(server, tmp_path):
+    """Schemathesis (seeded, 100 examples per operation) generates requests from /openapi.json:
+    no 5xx, and every status, content type, header and JSON body as the description says."""
+    st = pathlib.Path(sys.executable).parent / "schemathesis"
+    result = subprocess.run(
+        [str(st), "run", f"http://127.0.0.1:{server.port}/openapi.json", "--seed", "19",
+         "--max-examples", "100", "--checks", "not_a_server_error,status_code_conformance,"
+         "content_type_conformance,response_schema_conformance,response_headers_conformance"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "No issues found" in result.stdout
     assert request(server.port, "GET", "/healthz")[0] == 200
 
 

@@ -31,16 +31,22 @@
 
 namespace pomona {
 
-// Which network made the features: they are comparable only when all three are equal.
+// How the features were made: a query's features are comparable with the index's only when
+// all of these are equal (featurize records them in its files' metadata, pipeline.h
+// feature_settings; the index takes the decoding settings from there).
 struct NetworkIdentity {
   float alpha = 1.0f;
   int size = 224;
-  std::string weights_sha256;  // weights_sha256() of the weights file (model.h)
+  std::string weights_sha256;   // weights_sha256() of the weights file (model.h)
+  bool jpeg_draft = false;      // decoded as Pillow's Image.draft (batch.h)
+  bool exif_transpose = false;  // turned upright by EXIF first
+  std::string precision = "fp32";
 };
 
 struct IndexOptions {
-  // The network the features came from (the weights' hash is checked against the features'
-  // metadata pomona.weights_sha256 when the files have it).
+  // The network the features came from: alpha, size and weights_sha256. The features' metadata
+  // (pomona.alpha, pomona.size, pomona.weights_sha256), when the files have it, must agree; the
+  // decoding settings and precision are taken from it (defaults when absent).
   NetworkIdentity network;
   // A PCA model (`pomona pca fit`) whose components project the features first; "" = none.
   std::string pca_model;
@@ -130,12 +136,15 @@ bool operator==(const NetworkIdentity& a, const NetworkIdentity& b);
 struct IndexNetwork {
   std::string weights_path;
   std::unique_ptr<FeatureExtractor> extractor;
+  NetworkIdentity identity;  // the index's
+  // A featurizer with the index's decoding settings; one per thread.
+  std::unique_ptr<ChunkFeaturizer> new_featurizer() const;
 };
 
 // Loads `weights` (a path, or Keras' cache for the index's alpha and size when "") and builds
 // the network. Throws JobError(kConfiguration) in one line naming both hashes when the weights
-// are not the ones the index was built with, and what KerasWeights::load and
-// FeatureExtractor::create throw.
+// are not the ones the index was built with, or when the index's features were computed at a
+// precision other than fp32, and what KerasWeights::load and FeatureExtractor::create throw.
 IndexNetwork open_index_network(const ClassIndex& index, const std::string& weights);
 
 // text as a JSON string literal, quotes included (UTF-8 passes through; controls are escaped).
@@ -154,8 +163,8 @@ struct ImageAnswer {
   double classify_ms = 0;
 };
 
-// Classifies inputs one at a time with `featurizer` (made from open_index_network's extractor;
-// one per thread; ChunkFeaturizer runs the same decode -> resize -> network path as featurize)
+// Classifies inputs one at a time with `featurizer` (IndexNetwork::new_featurizer; one per
+// thread; ChunkFeaturizer runs the same decode -> resize -> network path as featurize)
 // against `index`. The feature length is checked against the index's. A bad image is an answer with
 // an error, never an exception.
 std::vector<ImageAnswer> classify_images(ChunkFeaturizer& featurizer, const ClassIndex& index,

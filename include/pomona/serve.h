@@ -10,8 +10,8 @@
 // Concurrency: `threads` workers, each with its own single-threaded network (ChunkFeaturizer),
 // take requests from one queue of `queue` places; when it is full a request is answered 503 with
 // Retry-After at once. One place per network by default: an accepted request waits for at most
-// about one other image per network, which bounds its latency under overload. Connections are served by `connection_threads` threads (cpp-httplib's
-// pool), which only read, wait and write.
+// about one other image per network, which bounds its latency under overload. Connections are
+// served by `connection_threads` threads (cpp-httplib's pool), which only read, wait and write.
 #pragma once
 
 #include <cstdint>

@@ -21,7 +21,7 @@ class NativeClassifier {
   NativeClassifier(const std::string& index, const std::string& weights)
       : index_(ClassIndex::load(index)),
         network_(open_index_network(*index_, weights)),
-        featurizer_(*network_.extractor) {}
+        featurizer_(network_.new_featurizer()) {}
 
   // inputs: str paths or bytes. Returns, per input, (path, error or None, [(label, score,
   // info_json)], unknown).
@@ -48,7 +48,7 @@ class NativeClassifier {
       nb::gil_scoped_release no_gil;
       std::lock_guard lock(mutex_);  // one featurizer: calls from several Python threads queue
       answers = classify_images(
-          featurizer_, *index_, batch,
+          *featurizer_, *index_, batch,
           method == "knn" ? ClassifyMethod::kNearestNeighbours : ClassifyMethod::kNearestClassMean,
           top_k);
     }
@@ -70,7 +70,7 @@ class NativeClassifier {
  private:
   std::unique_ptr<ClassIndex> index_;
   IndexNetwork network_;
-  ChunkFeaturizer featurizer_;
+  std::unique_ptr<ChunkFeaturizer> featurizer_;
   std::mutex mutex_;
 };
 

@@ -1,5 +1,7 @@
 // ClassIndex: build, merge, calibration and queries (include/pomona/classify.h).
+#include <arrow/api.h>
 #include <hnswlib/hnswlib.h>
+#include <parquet/arrow/reader.h>
 
 #include <Eigen/Dense>
 #include <algorithm>
@@ -10,6 +12,7 @@
 
 #include "classify/index_state.h"
 #include "classify/label_info.h"
+#include "io/filesystem.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
 #include "pomona/table.h"
@@ -81,6 +84,57 @@ LabelledRows read_labelled_rows(const std::string& features) {
   return rows;
 }
 
+// The settings a features file records in its schema metadata (featurize's feature_settings), of
+// its first part file for a folder; empty when it records none.
+std::map<std::string, std::string> recorded_settings(const std::string& features) {
+  std::string file = features;
+  if (internal::is_folder(features)) {
+    file.clear();
+    for (const std::string& name : internal::file_names_in(features)) {
+      if (name.front() != '.' && name.front() != '_' && name.ends_with(".parquet")) {
+        file = internal::join_uri(features, name);
+        break;
+      }
+    }
+    if (file.empty()) return {};
+  }
+  auto reader =
+      parquet::arrow::OpenFile(internal::open_input_file(file), arrow::default_memory_pool());
+  std::shared_ptr<arrow::Schema> schema;
+  if (!reader.ok() || !(*reader)->GetSchema(&schema).ok() || !schema->metadata()) return {};
+  std::map<std::string, std::string> settings;
+  for (int64_t i = 0; i < schema->metadata()->size(); ++i) {
+    settings[schema->metadata()->key(i)] = schema->metadata()->value(i);
+  }
+  return settings;
+}
+
+// `given` completed with what the features record, after checking that the two agree.
+NetworkIdentity features_identity(const std::string& features, const NetworkIdentity& given) {
+  const auto recorded = recorded_settings(features);
+  const auto get = [&](const char* key) {
+    const auto it = recorded.find(key);
+    return it == recorded.end() ? std::string() : it->second;
+  };
+  const std::string hash = get("pomona.weights_sha256");
+  const std::string alpha = get("pomona.alpha");
+  const std::string size = get("pomona.size");
+  if ((!hash.empty() && hash != given.weights_sha256) ||
+      (!alpha.empty() && std::abs(std::stof(alpha) - given.alpha) > 1e-6f) ||
+      (!size.empty() && size != std::to_string(given.size))) {
+    throw JobError(ExitCode::kConfiguration,
+                   features + " was made with other weights (sha256 " + hash.substr(0, 12) +
+                       ", alpha " + alpha + ", size " + size + ") than the ones given (sha256 " +
+                       given.weights_sha256.substr(0, 12) +
+                       "): give the weights that made the features");
+  }
+  NetworkIdentity identity = given;
+  identity.jpeg_draft = get("pomona.jpeg_draft") == "true";
+  identity.exif_transpose = get("pomona.exif_transpose") == "true";
+  if (!get("pomona.precision").empty()) identity.precision = get("pomona.precision");
+  return identity;
+}
+
 void normalise(float* z, int dim) {
   double norm = 0;
   for (int i = 0; i < dim; ++i) norm += double(z[i]) * z[i];
@@ -116,7 +170,9 @@ ClassIndex::State::State() = default;
 ClassIndex::State::~State() = default;
 
 bool operator==(const NetworkIdentity& a, const NetworkIdentity& b) {
-  return a.alpha == b.alpha && a.size == b.size && a.weights_sha256 == b.weights_sha256;
+  return a.alpha == b.alpha && a.size == b.size && a.weights_sha256 == b.weights_sha256 &&
+         a.jpeg_draft == b.jpeg_draft && a.exif_transpose == b.exif_transpose &&
+         a.precision == b.precision;
 }
 
 std::vector<float> ClassIndex::State::to_space(const float* x) const {
@@ -265,6 +321,7 @@ std::unique_ptr<ClassIndex> ClassIndex::build(const std::string& features,
     throw JobError(ExitCode::kConfiguration, "the reject quantile must be in [0, 1), not " +
                                                  std::to_string(options.reject_quantile));
   }
+  const NetworkIdentity network = features_identity(features, options.network);
   std::unique_ptr<State> s;
   if (!options.merge_with.empty()) {
     if (!options.pca_model.empty()) {
@@ -273,17 +330,17 @@ std::unique_ptr<ClassIndex> ClassIndex::build(const std::string& features,
                                                    ": build a new index to use another PCA model");
     }
     s = std::move(load(options.merge_with)->state_);
-    if (!(s->network == options.network)) {
+    if (!(s->network == network)) {
       throw JobError(ExitCode::kConfiguration,
                      options.merge_with + " was built from features of other weights (sha256 " +
                          s->network.weights_sha256.substr(0, 12) + ", alpha " +
                          std::to_string(s->network.alpha) + ", size " +
-                         std::to_string(s->network.size) + ") than these (sha256 " +
-                         options.network.weights_sha256.substr(0, 12) + ")");
+                         std::to_string(s->network.size) + ") or decoding than these (sha256 " +
+                         network.weights_sha256.substr(0, 12) + ")");
     }
   } else {
     s = std::make_unique<State>();
-    s->network = options.network;
+    s->network = network;
   }
   s->reject_quantile = options.reject_quantile;
   s->exact_limit = options.exact_limit;

@@ -39,9 +39,11 @@ std::vector<FeatureRow> clustered_rows(int classes, int per_class, uint32_t seed
 }
 
 std::string write_rows(const TempFolder& folder, const std::string& name,
-                       const std::vector<FeatureRow>& rows, int dim = kDim) {
+                       const std::vector<FeatureRow>& rows, int dim = kDim,
+                       const std::string& weights_sha256 = "") {
   WriterOptions options;
   options.feature_dim = dim;
+  if (!weights_sha256.empty()) options.metadata["pomona.weights_sha256"] = weights_sha256;
   const std::string path = folder / name;
   auto writer = RowWriter::open(path, options);
   for (const FeatureRow& row : rows) writer->append(row);
@@ -216,6 +218,26 @@ TEST(ClassIndex, bad_input_is_one_line_naming_the_problem) {
   IndexOptions with_pca = test_options();
   with_pca.pca_model = folder / "pca16.parquet";
   expect_bad_input(good, with_pca, "the PCA model");
+}
+
+TEST(ClassIndex, features_recording_other_weights_are_refused) {
+  TempFolder folder;
+  const auto rows = clustered_rows(2, 5, 23);
+  EXPECT_EQ(ClassIndex::build(write_rows(folder, "same.parquet", rows, kDim, std::string(64, 'a')),
+                              test_options())
+                ->stats()
+                .references,
+            10);
+  try {
+    ClassIndex::build(write_rows(folder, "other.parquet", rows, kDim, std::string(64, 'c')),
+                      test_options());
+    FAIL() << "features of other weights indexed";
+  } catch (const JobError& e) {
+    EXPECT_EQ(e.code(), ExitCode::kConfiguration);
+    EXPECT_NE(std::string(e.what()).find("was made with other weights (sha256 cccccccccccc, "),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(ClassIndex, info_is_joined_on_the_label_as_json) {

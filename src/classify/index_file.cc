@@ -9,6 +9,7 @@
 // in that order (pca_axis rows in component order, classes in label order, references in the
 // order they were added). File metadata (key-value, all text): pomona.index.version ("1"),
 // pomona.feature_dim, pomona.space_dim, pomona.alpha, pomona.size, pomona.weights_sha256,
+// pomona.jpeg_draft, pomona.exif_transpose, pomona.precision (how the features were made),
 // pomona.threshold.ncm, pomona.threshold.knn, pomona.reject_quantile, pomona.exact_limit,
 // pomona.calibration_sample, pomona.loo_top1.ncm, pomona.loo_top1.knn, pomona.hnsw_recall.
 #include <arrow/api.h>
@@ -144,6 +145,9 @@ void ClassIndex::save(const std::string& path) const {
       {"pomona.alpha", number(s.network.alpha)},
       {"pomona.size", std::to_string(s.network.size)},
       {"pomona.weights_sha256", s.network.weights_sha256},
+      {"pomona.jpeg_draft", s.network.jpeg_draft ? "true" : "false"},
+      {"pomona.exif_transpose", s.network.exif_transpose ? "true" : "false"},
+      {"pomona.precision", s.network.precision},
       {"pomona.threshold.ncm", number(s.stats.threshold_ncm)},
       {"pomona.threshold.knn", number(s.stats.threshold_knn)},
       {"pomona.reject_quantile", number(s.reject_quantile)},
@@ -195,6 +199,10 @@ std::unique_ptr<ClassIndex> ClassIndex::load(const std::string& path) {
   s->network.alpha = static_cast<float>(parse_number(meta, "pomona.alpha", path));
   s->network.size = static_cast<int>(parse_number(meta, "pomona.size", path));
   s->network.weights_sha256 = meta["pomona.weights_sha256"];
+  s->network.jpeg_draft = meta["pomona.jpeg_draft"] == "true";
+  s->network.exif_transpose = meta["pomona.exif_transpose"] == "true";
+  s->network.precision = meta["pomona.precision"];
+  if (s->network.precision.empty()) not_an_index(path, "no metadata pomona.precision");
   s->stats.threshold_ncm = parse_number(meta, "pomona.threshold.ncm", path);
   s->stats.threshold_knn = parse_number(meta, "pomona.threshold.knn", path);
   s->reject_quantile = parse_number(meta, "pomona.reject_quantile", path);

@@ -95,7 +95,7 @@ void print_json(const ImageAnswer& image, const ClassIndex& index) {
 int64_t run_classify(const ClassifyCommandOptions& options) {
   const auto index = ClassIndex::load(options.index);
   const IndexNetwork network = open_index_network(*index, options.weights);
-  ChunkFeaturizer featurizer(*network.extractor);
+  const auto featurizer = network.new_featurizer();
   const ClassifyMethod method = options.method == "knn" ? ClassifyMethod::kNearestNeighbours
                                                         : ClassifyMethod::kNearestClassMean;
   int64_t errors = 0;
@@ -103,7 +103,7 @@ int64_t run_classify(const ClassifyCommandOptions& options) {
     for (const ObjectInfo& input : list_inputs(root, ListOptions{})) {
       const BatchInput batch_input{input.uri, "", std::nullopt};
       for (const ImageAnswer& image :
-           classify_images(featurizer, *index, {&batch_input, 1}, method, options.top_k)) {
+           classify_images(*featurizer, *index, {&batch_input, 1}, method, options.top_k)) {
         errors += image.error.has_value();
         options.json ? print_json(image, *index) : print_text(image);
       }

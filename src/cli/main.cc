@@ -214,10 +214,10 @@ int run(int argc, char** argv) {
 
   S3Options s3;
   CLI::App* pca_cmd = app.get_subcommand("pca");
-  for (CLI::App* command : {featurize_cmd, app.get_subcommand("report"),
-                            pca_cmd->get_subcommand("fit"), pca_cmd->get_subcommand("transform"),
-                            app.get_subcommand("index"), app.get_subcommand("classify"),
-                            app.get_subcommand("serve")}) {
+  for (CLI::App* command :
+       {featurize_cmd, app.get_subcommand("report"), pca_cmd->get_subcommand("fit"),
+        pca_cmd->get_subcommand("transform"), app.get_subcommand("index"),
+        app.get_subcommand("classify"), app.get_subcommand("serve")}) {
     add_s3_options(*command, s3);
   }
   // Before any subcommand's callback runs (pca and report run theirs during parse()).

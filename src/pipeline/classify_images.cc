@@ -19,7 +19,13 @@ IndexNetwork open_index_network(const ClassIndex& index, const std::string& weig
   FeaturizeOptions options;
   options.weights = weights;
   options.spec = {index.network().alpha, index.network().size};
+  if (index.network().precision != "fp32") {
+    throw JobError(ExitCode::kConfiguration,
+                   "the index holds features computed at precision " + index.network().precision +
+                       ": queries run fp32, so rebuild it from fp32 features");
+  }
   IndexNetwork network;
+  network.identity = index.network();
   network.weights_path = resolve_weights(options);
   const std::string hash = weights_sha256(network.weights_path);
   if (hash != index.network().weights_sha256) {
@@ -38,6 +44,11 @@ IndexNetwork open_index_network(const ClassIndex& index, const std::string& weig
                        " features, the index holds " + std::to_string(index.feature_dim()));
   }
   return network;
+}
+
+std::unique_ptr<ChunkFeaturizer> IndexNetwork::new_featurizer() const {
+  return std::make_unique<ChunkFeaturizer>(*extractor, identity.jpeg_draft,
+                                           identity.exif_transpose);
 }
 
 std::vector<ImageAnswer> classify_images(ChunkFeaturizer& featurizer, const ClassIndex& index,

@@ -147,7 +147,7 @@ void Server::classify(const Request& req, Response& res) {
 }
 
 void Server::work(const IndexNetwork& network) {
-  ChunkFeaturizer featurizer(*network.extractor);
+  const auto featurizer = network.new_featurizer();
   while (auto job = queue_.pop()) {
     {
       std::lock_guard lock(job->mutex);
@@ -161,7 +161,7 @@ void Server::work(const IndexNetwork& network) {
     ImageAnswer answer;
     try {
       answer = std::move(
-          classify_images(featurizer, *index, {&input, 1}, options_.method, options_.top_k)
+          classify_images(*featurizer, *index, {&input, 1}, options_.method, options_.top_k)
               .front());
     } catch (const std::exception& e) {
       answer.error = std::string("internal error: ") + e.what();

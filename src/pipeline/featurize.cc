@@ -156,8 +156,8 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   // The workers' networks are single-threaded; building the network on one thread too keeps
   // OpenMP from starting a team whose threads spin between the weight reorders.
   set_compute_threads(1);
-  auto extractor =
-      FeatureExtractor::create(KerasWeights::load(summary.weights), options.spec, batch);
+  auto extractor = FeatureExtractor::create(KerasWeights::load(summary.weights), options.spec,
+                                            batch, options.precision);
 
   WriterOptions writer_options;
   writer_options.rows_per_file = options.rows_per_file;

@@ -49,6 +49,9 @@ def pytorch_runners(args, images):
     import same_network
     import torch
 
+    if args.precision != "fp32":
+        raise ImportError("bf16 is measured for OpenVINO and Pomona only")
+
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     model = same_network.torch_model(same_network.folded_layers(args.weights))
@@ -68,6 +71,9 @@ def pytorch_runners(args, images):
 def onnxruntime_runners(args, images):
     import onnxruntime as ort
 
+    if args.precision != "fp32":
+        raise ImportError("ONNX Runtime's CPU provider has no bf16 convolutions")
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
     options.inter_op_num_threads = 1
@@ -79,11 +85,13 @@ def onnxruntime_runners(args, images):
 
 
 def openvino_runners(args, images):
+    import numpy as np
     import openvino as ov
 
     core = ov.Core()
+    precision = {"fp32": "f32", "bf16": "bf16"}[args.precision]
     config = {"INFERENCE_NUM_THREADS": args.threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-              "INFERENCE_PRECISION_HINT": "f32"}
+              "INFERENCE_PRECISION_HINT": precision}
     compiled = {}
 
     def for_batch(batch):
@@ -94,7 +102,27 @@ def openvino_runners(args, images):
             request = core.compile_model(model, "CPU", config).create_infer_request()
             compiled[batch] = lambda x: request.infer({0: x})[0]
         return compiled[batch]
-    return {"CPU plugin": for_batch}, ov.__version__
+
+    # Its way of filling several cores: the THROUGHPUT hint picks the streams, and each image is a
+    # request of its own, all of a batch in flight at once.
+    model = core.read_model(str(args.onnx))
+    model.reshape([1, 3, 224, 224])
+    streams = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": args.threads, "PERFORMANCE_HINT":
+                                                "THROUGHPUT", "INFERENCE_PRECISION_HINT": precision})
+    queue = ov.AsyncInferQueue(streams, streams.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+
+    def throughput(x):
+        out = [None] * len(x)
+        queue.set_callback(lambda request, i: out.__setitem__(i, request.get_output_tensor(0).data.copy()))
+        for i in range(len(x)):
+            queue.start_async({0: x[i:i + 1]}, i)
+        queue.wait_all()
+        return np.concatenate(out)
+    runners = {"CPU plugin, latency hint": for_batch}
+    if args.threads > 1:
+        runners[f"CPU plugin, THROUGHPUT hint ({streams.get_property('NUM_STREAMS')} streams)"] = \
+            lambda batch: throughput
+    return runners, ov.__version__
 
 
 def worker(args):
@@ -134,12 +162,13 @@ POMONA_VARIANTS = {1: {"BM_ExtractSingleThread": "one network"},
                        "BM_ExtractTwoContextsOneThreadEach": "two single-thread networks, as featurize runs"}}
 
 
-def pomona_network(build, threads, seconds):
+def pomona_network(build, threads, seconds, precision):
     """Pomona's network-alone img/s per batch size from its Google Benchmark binary, the faster of
     its ways of using `threads` threads at each batch size."""
     variants = POMONA_VARIANTS[threads]
-    report = build / "bench-data" / f"peers-pomona-{threads}.json"
-    cmd = [build / "bench" / "feature_extractor_benchmark", f"--benchmark_filter=^({'|'.join(variants)})/",
+    report = build / "bench-data" / f"peers-pomona-{threads}-{precision}.json"
+    cmd = [build / "bench" / "feature_extractor_benchmark", f"--precision={precision}",
+           f"--benchmark_filter=^({'|'.join(variants)})/",
            f"--benchmark_min_time={seconds}", f"--benchmark_out={report}", "--benchmark_out_format=json"]
     run_measured(cmd)
     batches = {}
@@ -165,6 +194,8 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per batch size")
     parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: Pomona's --precision bf16 against OpenVINO's bf16 inference precision")
     parser.add_argument("--worker", choices=RUNTIMES + ("export-onnx",), help=argparse.SUPPRESS)
     for hidden in ("--weights", "--onnx", "--check-images", "--check-features"):
         parser.add_argument(hidden, type=pathlib.Path, help=argparse.SUPPRESS)
@@ -185,10 +216,11 @@ def main():
 
     results = []
     for threads in args.threads:
-        results.append(pomona_network(build, threads, args.seconds))
+        results.append(pomona_network(build, threads, args.seconds, args.precision))
         for runtime in args.runtimes:
             env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
             cmd = [BENCH_PYTHON, pathlib.Path(__file__).resolve(), "--worker", runtime, "--threads", threads,
+                   "--precision", args.precision,
                    "--batches", *args.batches, "--seconds", args.seconds, "--weights", weights, "--onnx", onnx,
                    "--check-images", check_images, "--check-features", check_features]
             out, _, rss = run_measured(cmd, env=env)
@@ -198,7 +230,7 @@ def main():
                 result["error"] = missing_reason(runtime) or result["error"]
             results.append(result)
 
-    print(f"\n{'network alone (same MobileNetV2, fp32)':<40} {'threads':>7} "
+    print(f"\n{'network alone (same MobileNetV2, ' + args.precision + ')':<40} {'threads':>7} "
           + " ".join(f"{'batch ' + str(b):>9}" for b in args.batches) + f" {'best':>8} {'pomona/best':>12}")
     for r in results:
         r["best_img_per_s"] = max((b["img_per_s"] for b in r.get("batches", {}).values()), default=None)
@@ -213,7 +245,7 @@ def main():
                          for b in args.batches)
         diff = f"  max |diff| vs pomona {r['max_abs_diff_vs_pomona']:.1e}" if "max_abs_diff_vs_pomona" in r else ""
         print(f"{name:<40} {r['threads']:>7} {rates} {r['best_img_per_s']:>8.1f} {r['pomona_speedup']:>11.2f}x{diff}")
-    save_result(build, "peers", {"runs": results})
+    save_result(build, "peers" if args.precision == "fp32" else f"peers-{args.precision}", {"runs": results})
 
 
 if __name__ == "__main__":

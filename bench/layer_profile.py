@@ -1,6 +1,6 @@
 """Where `pomona featurize` spends its time, one thread, on make bench's 100x100 JPEGs.
 
-    .venv/bin/python bench/layer_profile.py --build build [--images 400]
+    .venv/bin/python bench/layer_profile.py --build build [--images 400] [--precision fp32|bf16]
 
 - the network, layer group by layer group: oneDNN's own timing of every primitive it runs
   (ONEDNN_VERBOSE=2, one line per execution) against each group's share of the FLOPs, so a group
@@ -32,10 +32,10 @@ def layer_group(ic, oc, groups, kh):
     return "pointwise 1x1 expand" if oc > ic else "pointwise 1x1 project"
 
 
-def network_profile(build, images, weights):
+def network_profile(build, images, weights, precision):
     """oneDNN's per-primitive times over one single-threaded run, grouped."""
     cmd = [build / "pomona", "featurize", images, bench_data(build) / "profile.parquet", "--weights", weights,
-           "--threads", "1", "--batch", "1", "--overwrite", "--quiet"]
+           "--threads", "1", "--batch", "1", "--precision", precision, "--overwrite", "--quiet"]
     log = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=True,
                          env={"ONEDNN_VERBOSE": "2", "PATH": "/usr/bin:/bin"}).stdout
     ms = collections.Counter()
@@ -64,6 +64,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", default="build")
     parser.add_argument("--images", type=int, default=400)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     args = parser.parse_args()
     build = pathlib.Path(args.build).resolve()
     data = bench_data(build)
@@ -83,7 +84,7 @@ def main():
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(jpg.resolve())
 
-    ms, flops, impls, network_cmd = network_profile(build, subset, weights)
+    ms, flops, impls, network_cmd = network_profile(build, subset, weights, args.precision)
     decode_cmd = [build / "bench" / "decode_resize_tool", "decode_resize", 1, 224, *files]
     decode_out, _, _ = run_measured(decode_cmd)
     decode_ms = 1000 / json.loads(decode_out.strip().splitlines()[-1])["images_per_second"]
@@ -92,7 +93,7 @@ def main():
     seconds = {}
     for count, folder in ((len(files) // 4, quarter), (len(files), subset)):
         job_cmd = [build / "pomona", "featurize", folder, data / "profile.parquet", "--weights", weights,
-                   "--threads", "1", "--batch", "1", "--overwrite", "--quiet"]
+                   "--threads", "1", "--batch", "1", "--precision", args.precision, "--overwrite", "--quiet"]
         seconds[count] = run_measured(job_cmd)[1]
     (few, few_s), (many, many_s) = sorted(seconds.items())
     job_ms = 1000 * (many_s - few_s) / (many - few)
@@ -100,7 +101,7 @@ def main():
     n = len(files)
     network_ms = sum(ms.values()) / n
     total_flops = sum(flops.values())
-    print(f"\none thread, {n} JPEGs of 100x100 -> 224x224, MobileNetV2 1.0/224 fp32, batch 1")
+    print(f"\none thread, {n} JPEGs of 100x100 -> 224x224, MobileNetV2 1.0/224 {args.precision}, batch 1")
     print(f"{'layer group':<30} {'ms/img':>7} {'time %':>7} {'FLOP %':>7}  oneDNN implementation  (% of the network)")
     groups = []
     for group, total in sorted(ms.items(), key=lambda item: -item[1]):
@@ -119,10 +120,10 @@ def main():
     print(f"{'pomona featurize, per image':<30} {job_ms:>7.3f}  100.0%   (+ {startup_s:.2f} s start-up a run)")
     print(f"commands: {network_cmd} (with ONEDNN_VERBOSE=2); {command_text(decode_cmd[:5])} FILES...; "
           f"{command_text(job_cmd)}")
-    save_result(build, "layer_profile", {"images": n, "job_ms_per_image": job_ms, "network_ms_per_image": network_ms,
-                                   "decode_resize_ms_per_image": decode_ms, "other_ms_per_image": other_ms,
-                                   "startup_s": startup_s,
-                                   "layer_groups": groups})
+    save_result(build, "layer_profile" if args.precision == "fp32" else f"layer_profile-{args.precision}",
+                {"precision": args.precision, "images": n, "job_ms_per_image": job_ms,
+                 "network_ms_per_image": network_ms, "decode_resize_ms_per_image": decode_ms,
+                 "other_ms_per_image": other_ms, "startup_s": startup_s, "layer_groups": groups})
 
 
 if __name__ == "__main__":

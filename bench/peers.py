@@ -29,14 +29,16 @@ PACKAGES = {"pytorch": "torch", "onnxruntime": "onnxruntime", "openvino": "openv
 
 
 def images_per_second(run, x, seconds):
-    """Calls run(x) until `seconds` have passed (at least 3 calls) after 2 warm-up calls."""
+    """Calls run(x) until `seconds` have passed (at least 3 calls) after 2 warm-up calls; returns
+    images per wall second and per CPU second of this process (all its threads), the figure that
+    holds still when other processes share the cores."""
     for _ in range(2):
         run(x)
-    calls, start = 0, time.perf_counter()
+    calls, start, cpu = 0, time.perf_counter(), time.process_time()
     while calls < 3 or time.perf_counter() - start < seconds:
         run(x)
         calls += 1
-    return calls * len(x) / (time.perf_counter() - start)
+    return calls * len(x) / (time.perf_counter() - start), calls * len(x) / (time.process_time() - cpu)
 
 
 def batch_of(images, size):
@@ -48,6 +50,9 @@ def pytorch_runners(args, images):
     """{variant: (run(batch) -> features, version)} for the faster of PyTorch's two ways."""
     import same_network
     import torch
+
+    if args.precision != "fp32":
+        raise ImportError("bf16 is measured for OpenVINO and Pomona only")
 
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -68,6 +73,9 @@ def pytorch_runners(args, images):
 def onnxruntime_runners(args, images):
     import onnxruntime as ort
 
+    if args.precision != "fp32":
+        raise ImportError("ONNX Runtime's CPU provider has no bf16 convolutions")
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
     options.inter_op_num_threads = 1
@@ -79,11 +87,13 @@ def onnxruntime_runners(args, images):
 
 
 def openvino_runners(args, images):
+    import numpy as np
     import openvino as ov
 
     core = ov.Core()
+    precision = {"fp32": "f32", "bf16": "bf16"}[args.precision]
     config = {"INFERENCE_NUM_THREADS": args.threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-              "INFERENCE_PRECISION_HINT": "f32"}
+              "INFERENCE_PRECISION_HINT": precision}
     compiled = {}
 
     def for_batch(batch):
@@ -94,7 +104,27 @@ def openvino_runners(args, images):
             request = core.compile_model(model, "CPU", config).create_infer_request()
             compiled[batch] = lambda x: request.infer({0: x})[0]
         return compiled[batch]
-    return {"CPU plugin": for_batch}, ov.__version__
+
+    # Its way of filling several cores: the THROUGHPUT hint picks the streams, and each image is a
+    # request of its own, all of a batch in flight at once.
+    model = core.read_model(str(args.onnx))
+    model.reshape([1, 3, 224, 224])
+    streams = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": args.threads, "PERFORMANCE_HINT":
+                                                "THROUGHPUT", "INFERENCE_PRECISION_HINT": precision})
+    queue = ov.AsyncInferQueue(streams, streams.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+
+    def throughput(x):
+        out = [None] * len(x)
+        queue.set_callback(lambda request, i: out.__setitem__(i, request.get_output_tensor(0).data.copy()))
+        for i in range(len(x)):
+            queue.start_async({0: x[i:i + 1]}, i)
+        queue.wait_all()
+        return np.concatenate(out)
+    runners = {"CPU plugin, latency hint": for_batch}
+    if args.threads > 1:
+        runners[f"CPU plugin, THROUGHPUT hint ({streams.get_property('NUM_STREAMS')} streams)"] = \
+            lambda batch: throughput
+    return runners, ov.__version__
 
 
 def worker(args):
@@ -113,11 +143,14 @@ def worker(args):
     for batch in args.batches:
         x = batch_of(images, batch)
         for variant, runner in runners.items():
-            rate = images_per_second(runner(batch), x, args.seconds)
+            rate, cpu_rate = images_per_second(runner(batch), x, args.seconds)
             best = result["batches"].get(str(batch))
             if best is None or rate > best["img_per_s"]:
                 result["batches"][str(batch)] = {"img_per_s": rate, "variant": variant}
-            print(f"{args.runtime} {variant}, batch {batch}, {args.threads} threads: {rate:.1f} img/s", flush=True)
+            if cpu_rate > result.get("img_per_cpu_s", 0):
+                result["img_per_cpu_s"] = cpu_rate
+            print(f"{args.runtime} {variant}, batch {batch}, {args.threads} threads: {rate:.1f} img/s, "
+                  f"{cpu_rate:.1f} img per CPU-second", flush=True)
     features = list(runners.values())[-1](len(images))(images)
     result["max_abs_diff_vs_pomona"] = max_difference(check_paths, features, args.check_features)
     print("peers-json: " + json.dumps(result))
@@ -134,20 +167,24 @@ POMONA_VARIANTS = {1: {"BM_ExtractSingleThread": "one network"},
                        "BM_ExtractTwoContextsOneThreadEach": "two single-thread networks, as featurize runs"}}
 
 
-def pomona_network(build, threads, seconds):
+def pomona_network(build, threads, seconds, precision):
     """Pomona's network-alone img/s per batch size from its Google Benchmark binary, the faster of
     its ways of using `threads` threads at each batch size."""
     variants = POMONA_VARIANTS[threads]
-    report = build / "bench-data" / f"peers-pomona-{threads}.json"
-    cmd = [build / "bench" / "feature_extractor_benchmark", f"--benchmark_filter=^({'|'.join(variants)})/",
+    report = build / "bench-data" / f"peers-pomona-{threads}-{precision}.json"
+    cmd = [build / "bench" / "feature_extractor_benchmark", f"--precision={precision}",
+           f"--benchmark_filter=^({'|'.join(variants)})/",
            f"--benchmark_min_time={seconds}", f"--benchmark_out={report}", "--benchmark_out_format=json"]
     run_measured(cmd)
-    batches = {}
+    batches, cpu_rate = {}, None
     for b in json.loads(report.read_text())["benchmarks"]:
         name, batch = b["name"].split("/")[:2]
         if batch not in batches or b["img/s"] > batches[batch]["img_per_s"]:
             batches[batch] = {"img_per_s": b["img/s"], "variant": variants[name]}
-    return {"runtime": "pomona", "threads": threads, "batches": batches, "command": command_text(cmd)}
+        if threads == 1:  # the benchmark thread's CPU time is the network's only when it runs alone
+            cpu_rate = max(cpu_rate or 0, int(batch) * 1e3 / b["cpu_time"])
+    return {"runtime": "pomona", "threads": threads, "batches": batches, "img_per_cpu_s": cpu_rate,
+            "command": command_text(cmd)}
 
 
 def missing_reason(runtime):
@@ -165,6 +202,8 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per batch size")
     parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: Pomona's --precision bf16 against OpenVINO's bf16 inference precision")
     parser.add_argument("--worker", choices=RUNTIMES + ("export-onnx",), help=argparse.SUPPRESS)
     for hidden in ("--weights", "--onnx", "--check-images", "--check-features"):
         parser.add_argument(hidden, type=pathlib.Path, help=argparse.SUPPRESS)
@@ -185,10 +224,11 @@ def main():
 
     results = []
     for threads in args.threads:
-        results.append(pomona_network(build, threads, args.seconds))
+        results.append(pomona_network(build, threads, args.seconds, args.precision))
         for runtime in args.runtimes:
             env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
             cmd = [BENCH_PYTHON, pathlib.Path(__file__).resolve(), "--worker", runtime, "--threads", threads,
+                   "--precision", args.precision,
                    "--batches", *args.batches, "--seconds", args.seconds, "--weights", weights, "--onnx", onnx,
                    "--check-images", check_images, "--check-features", check_features]
             out, _, rss = run_measured(cmd, env=env)
@@ -198,8 +238,9 @@ def main():
                 result["error"] = missing_reason(runtime) or result["error"]
             results.append(result)
 
-    print(f"\n{'network alone (same MobileNetV2, fp32)':<40} {'threads':>7} "
-          + " ".join(f"{'batch ' + str(b):>9}" for b in args.batches) + f" {'best':>8} {'pomona/best':>12}")
+    print(f"\n{'network alone (same MobileNetV2, ' + args.precision + ')':<40} {'threads':>7} "
+          + " ".join(f"{'batch ' + str(b):>9}" for b in args.batches) + f" {'best':>8} {'pomona/best':>12}"
+          + f" {'img/CPU-s':>10} {'pomona/it':>9}")
     for r in results:
         r["best_img_per_s"] = max((b["img_per_s"] for b in r.get("batches", {}).values()), default=None)
     pomona = {r["threads"]: r["best_img_per_s"] for r in results if r["runtime"] == "pomona"}
@@ -212,8 +253,12 @@ def main():
         rates = " ".join(f"{r['batches'][str(b)]['img_per_s']:>9.1f}" if str(b) in r["batches"] else f"{'':>9}"
                          for b in args.batches)
         diff = f"  max |diff| vs pomona {r['max_abs_diff_vs_pomona']:.1e}" if "max_abs_diff_vs_pomona" in r else ""
-        print(f"{name:<40} {r['threads']:>7} {rates} {r['best_img_per_s']:>8.1f} {r['pomona_speedup']:>11.2f}x{diff}")
-    save_result(build, "peers", {"runs": results})
+        cpu = {t: x["img_per_cpu_s"] for x in results if x["runtime"] == "pomona" for t in [x["threads"]]}
+        per_cpu = (f" {r['img_per_cpu_s']:>10.1f} {cpu[r['threads']] / r['img_per_cpu_s']:>8.2f}x"
+                   if r.get("img_per_cpu_s") and cpu.get(r["threads"]) else f" {'':>10} {'':>9}")
+        print(f"{name:<40} {r['threads']:>7} {rates} {r['best_img_per_s']:>8.1f} {r['pomona_speedup']:>11.2f}x"
+              f"{per_cpu}{diff}")
+    save_result(build, "peers" if args.precision == "fp32" else f"peers-{args.precision}", {"runs": results})
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/summary.py --build build
 
-Reads what bench.py, peers.py, reference_stack.py and notebook_udf.py saved in
+Reads what bench.py, peers.py (fp32 and bf16), precision_bench.py, reference_stack.py and
+notebook_udf.py saved in
 <build>/bench-data/results/ (and spark_bench.py's JSON line from its log there, when run.sh kept
 one), prints every figure with the command that produced it, the ratios the issue asks for, and
 writes bench/results/<date>-<machine>.json (everything) and .svg (img/s per configuration).
@@ -49,17 +50,22 @@ def table_rows(parts, build_name):
     for r in bench["rows"]:
         if r["what"].startswith("ideal"):
             rows.append(row("ideal", r["what"], r["threads"], r["img_per_s"], None, r["command"]))
-    for r in parts.get("peers", {}).get("runs", []):
-        if "error" in r:
-            rows.append(row("peer", f"{r['runtime']}: not measured ({r['error']})", r["threads"], None, None,
-                            r["command"]))
-            continue
-        best = max(r["batches"], key=lambda b: r["batches"][b]["img_per_s"])
-        variant = r["batches"][best].get("variant")
-        name = "Pomona" if r["runtime"] == "pomona" else f"{r['runtime']} {r['version'].split('+')[0].split('-')[0]}"
-        what = f"network alone, {name}, best batch ({best}{', ' + variant if variant else ''})"
-        rows.append(row("pomona" if r["runtime"] == "pomona" else "peer", what, r["threads"],
-                        r["batches"][best]["img_per_s"], None, r["command"]))
+    for precision, part in (("fp32", "peers"), ("bf16", "peers-bf16")):
+        for r in parts.get(part, {}).get("runs", []):
+            if "error" in r:
+                rows.append(row("peer", f"{r['runtime']} {precision}: not measured ({r['error']})", r["threads"],
+                                None, None, r["command"]))
+                continue
+            best = max(r["batches"], key=lambda b: r["batches"][b]["img_per_s"])
+            variant = r["batches"][best].get("variant")
+            name = ("Pomona" if r["runtime"] == "pomona"
+                    else f"{r['runtime']} {r['version'].split('+')[0].split('-')[0]}")
+            what = f"network alone {precision}, {name}, best batch ({best}{', ' + variant if variant else ''})"
+            rows.append(row("pomona" if r["runtime"] == "pomona" else "peer", what, r["threads"],
+                            r["batches"][best]["img_per_s"], None, r["command"]))
+    for r in parts.get("precision", {}).get("speed", []):
+        rows.append(row("pomona", f"`pomona featurize --precision {r['precision']}`, fruits 100x100",
+                        r["threads"], r["end_to_end"], None, r["end_to_end_command"]))
     for r in bench["rows"]:
         if r["what"].startswith("pomona featurize") and "RSS check" not in r["what"]:
             rows.append(row("pomona", r["what"].replace("pomona featurize", "`pomona featurize`"), r["threads"],
@@ -117,10 +123,27 @@ def targets(parts, rows):
                                r["throughput"] > 1))
             found.append(check(f"FastAPI+ONNX Runtime p99 / pomona serve p99, {image}", r["peer_p99_over_pomona_p99"],
                                "> 1", r["peer_p99_over_pomona_p99"] > 1))
-    for r in parts.get("peers", {}).get("runs", []):
-        if r["runtime"] != "pomona" and "pomona_speedup" in r:
-            found.append(check(f"Pomona network alone / {r['runtime']}, {r['threads']} thread(s)",
-                               r["pomona_speedup"], "> 1", r["pomona_speedup"] > 1))
+    for precision, part in (("fp32", "peers"), ("bf16", "peers-bf16")):
+        for r in parts.get(part, {}).get("runs", []):
+            if r["runtime"] != "pomona" and "pomona_speedup" in r:
+                found.append(check(f"Pomona network alone / {r['runtime']}, {precision}, {r['threads']} thread(s)",
+                                   r["pomona_speedup"], ">= 1.10", r["pomona_speedup"] >= 1.10))
+    precision = parts.get("precision", {})
+    for r in precision.get("speed", []):
+        value = r["end_to_end"] / r["network"]
+        found.append(check(f"end to end / network alone, {r['precision']}, {r['threads']} thread(s)", value,
+                           ">= 0.85", value >= 0.85))
+        value = r["end_to_end"] / r["ideal"]
+        found.append(check(f"end to end / GEMM ideal, {r['precision']}, {r['threads']} thread(s)", value,
+                           ">= 0.85", value >= 0.85))
+    fidelity = precision.get("fidelity")
+    if fidelity:
+        value = fidelity["keras_fixtures_bf16_vs_keras_fp32"]["worst_cosine"]
+        found.append(check("bf16 worst cosine to Keras fp32, fixtures", value, ">= 0.999", value >= 0.999))
+        value = fidelity["pca50_explained"]["relative_difference"]
+        found.append(check("bf16 PCA-50 explained variance vs fp32, relative", value, "<= 0.005", value <= 0.005))
+        value = fidelity["loo_1nn_same_label_fraction"]
+        found.append(check("bf16 leave-one-out 1-NN label = fp32's", value, ">= 0.98", value >= 0.98))
     return found
 
 

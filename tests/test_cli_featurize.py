@@ -1,5 +1,7 @@
 """End-to-end: `pomona featurize` over folders, bad inputs, exit codes, output schema."""
+import os
 import shutil
+import subprocess
 
 import numpy as np
 import pyarrow as pa
@@ -7,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import make_images, make_weights, run_pomona
+from pomona._pomona import cpu_has_native_bf16
 
 
 @pytest.fixture(scope="session")
@@ -177,13 +180,42 @@ def test_missing_weights_say_how_to_get_them(pomona_bin, generated_images, tmp_p
 def test_version_and_help(pomona_bin):
     assert run_pomona(pomona_bin, "--version").stdout.strip() != ""
     help_text = run_pomona(pomona_bin, "featurize", "--help").stdout
-    for option in ("--glob", "--label-from", "--weights", "--batch", "--threads", "--rows-per-file",
+    for option in ("--glob", "--label-from", "--weights", "--batch", "--precision", "--threads", "--rows-per-file",
                    "--fail-on-error", "Examples"):
         assert option in help_text
 
 
 def test_bad_option_is_usage_error_exit_2(pomona_bin):
     assert run_pomona(pomona_bin, "featurize", "a", "b", "--alpha", "0.9", check=False).returncode == 2
+    assert run_pomona(pomona_bin, "featurize", "a", "b", "--precision", "fp16", check=False).returncode == 2
+
+
+def test_precision_bf16_on_a_cpu_without_native_bf16_is_one_line_and_exit_2(
+        pomona_bin, small_weights, generated_images, tmp_path):
+    # oneDNN capped at AVX2 sees no bf16 instructions, whatever this CPU has.
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    out = tmp_path / "f.parquet"
+    result = subprocess.run([str(pomona_bin), "featurize", str(generated_images), str(out), "--weights",
+                             str(small_weights), "--alpha", "0.35", "--size", "96", "--precision", "bf16",
+                             "--quiet"], capture_output=True, text=True, env=env)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "native bf16" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+def test_precision_bf16_features_are_within_cosine_0999_of_fp32(pomona_bin, small_weights, generated_images,
+                                                                   tmp_path):
+    common = ["--alpha", "0.35", "--size", "96", "--batch", "4"]
+    fp32, bf16 = (pq.read_table(run_featurize(pomona_bin, small_weights, generated_images,
+                                              tmp_path / f"{p}.parquet", *common, "--precision", p))
+                  for p in ("fp32", "bf16"))
+    assert fp32.column("path").to_pylist() == bf16.column("path").to_pylist()
+    a = np.array(fp32.column("features").to_pylist())
+    b = np.array(bf16.column("features").to_pylist())
+    cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert cosine.min() >= 0.999
+    assert np.abs(a - b).max() > 0  # bf16 did run: its rounding shows
 
 
 def test_jpeg_draft_changes_only_images_large_enough_to_decode_at_reduced_scale(pomona_bin, small_weights, tmp_path):

@@ -57,6 +57,23 @@ def test_labels_are_given_or_parent_folder_or_none(case):
     assert featurize(paths, weights_path, label_from="none").column("label").to_pylist() == ["", "", ""]
 
 
+@pytest.mark.skipif(not pomona._pomona.cpu_has_native_bf16(),
+                    reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+def test_precision_bf16_is_within_cosine_0999_of_fp32(case):
+    _, _, weights_path, expected = case
+    paths = sorted(expected)[:12]
+    fp32, bf16 = (featurize(paths, weights_path, batch=4, precision=p) for p in ("fp32", "bf16"))
+    a = np.array([f for f in fp32.column("features").to_pylist() if f is not None])
+    b = np.array([f for f in bf16.column("features").to_pylist() if f is not None])
+    cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert a.shape == b.shape and cosine.min() >= 0.999 and np.abs(a - b).max() > 0
+
+
+def test_unknown_precision_raises_pomona_error(case):
+    with pytest.raises(pomona.PomonaError, match="'fp16' is not one of fp32, bf16"):
+        featurize(sorted(case[3])[:1], case[2], precision="fp16")
+
+
 def test_missing_weights_raise_pomona_error(case, tmp_path):
     with pytest.raises(pomona.PomonaError, match="missing.h5"):
         pomona.featurize_batch(sorted(case[3])[:1], weights=str(tmp_path / "missing.h5"), alpha=ALPHA, size=SIZE)

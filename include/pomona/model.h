@@ -62,14 +62,31 @@ std::string fetch_keras_weights(const MobileNetV2Spec& spec, bool include_top);
 // features are comparable. Throws JobError(kConfiguration) naming the file when it cannot be read.
 std::string weights_sha256(const std::string& path);
 
+// The arithmetic the network runs in. kFp32: features equal to Keras' within float error.
+// kBf16: the convolutions after the first read and write bfloat16 activations with bfloat16
+// weights, accumulating in float32; the first convolution, the pooling and the features stay
+// float32. About twice the speed where the CPU multiplies bf16 natively (AVX512-BF16, AMX).
+enum class Precision { kFp32, kBf16 };
+
+// "fp32" or "bf16".
+const char* precision_name(Precision precision);
+// Inverse of precision_name. Throws JobError(kConfiguration) naming the value otherwise.
+Precision parse_precision(const std::string& name);
+// Whether this CPU has native bf16 dot products (as oneDNN detects them, which also honours
+// ONEDNN_MAX_CPU_ISA).
+bool cpu_has_native_bf16();
+
 // The MobileNetV2 network built once from weights, executed with oneDNN primitives.
 // Thread-safe: many threads may call extract() at once, each with its own Context.
 class FeatureExtractor {
  public:
-  // Builds the graph for spec with batches of up to max_batch images. Throws
-  // JobError(kConfiguration) naming the layer and both shapes when the weights do not fit spec.
+  // Builds the graph for spec with batches of up to max_batch images in precision. Throws
+  // JobError(kConfiguration) naming the layer and both shapes when the weights do not fit spec,
+  // and in one line when precision is kBf16 but !cpu_has_native_bf16() (emulated bf16 would be
+  // slower than fp32 and less exact).
   static std::unique_ptr<FeatureExtractor> create(const KerasWeights& weights,
-                                                  const MobileNetV2Spec& spec, int max_batch);
+                                                  const MobileNetV2Spec& spec, int max_batch,
+                                                  Precision precision = Precision::kFp32);
   virtual ~FeatureExtractor() = default;
 
   // Per-thread activation buffers and stream.
@@ -86,6 +103,7 @@ class FeatureExtractor {
 
   virtual const MobileNetV2Spec& spec() const = 0;
   virtual int max_batch() const = 0;
+  virtual Precision precision() const = 0;
   virtual int feature_dim() const = 0;  // 1280, or 1280*alpha rounded to 8 when alpha > 1
 };
 

@@ -31,6 +31,7 @@ struct FeaturizeOptions {
   // against 131.5 at 4 (its activations stay in cache), and 12 MP photos balance better across
   // workers at the end of a run (PNGs 14.4 against 13.3-13.9 img/s at 2 threads).
   int batch = 1;
+  Precision precision = Precision::kFp32;  // see model.h
   int64_t rows_per_file = 100'000;
   bool jpeg_draft = false;      // decode JPEGs at reduced scale as Pillow's Image.draft (batch.h)
   bool exif_transpose = false;  // apply EXIF orientation as Pillow's ImageOps.exif_transpose

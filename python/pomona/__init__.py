@@ -57,7 +57,8 @@ def _as_array(values, name: str) -> pa.Array:
 def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
                     paths: Optional[Iterable[str]] = None, weights: Optional[str] = None,
                     alpha: float = 1.0, size: int = 224, threads: int = 1, batch: int = 4,
-                    label_from: str = "parent", exif_transpose: bool = False) -> pa.RecordBatch:
+                    label_from: str = "parent", exif_transpose: bool = False,
+                    precision: str = "fp32") -> pa.RecordBatch:
     """Featurizes images into one record batch with the CLI's columns and values:
     ``path, label, features list<float32> (null on error), error (null when fine)``.
 
@@ -69,6 +70,8 @@ def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
     process and reused. threads: threads used for this call (one network each); batch: images per
     network call. Rows come back in input order. exif_transpose: turn each image by its EXIF
     orientation first, as Pillow's ImageOps.exif_transpose (the CLI's --exif-transpose).
+    precision: "fp32" (features equal to Keras') or "bf16" (about 2x faster where the CPU has
+    AVX512-BF16 or AMX, PomonaError elsewhere; the CLI's --precision, README "Precision").
     """
     if label_from not in ("parent", "none"):
         raise ValueError("label_from must be 'parent' or 'none'")
@@ -82,7 +85,8 @@ def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
         return pa.RecordBatch.from_pylist([], schema=ROW_SCHEMA)
     payload = _pomona.featurize_arrays(
         input_array, path_array, label_array, resolve_weights(weights, alpha, size), float(alpha),
-        int(size), int(threads), int(batch), label_from == "parent", bool(exif_transpose))
+        int(size), int(threads), int(batch), label_from == "parent", bool(exif_transpose),
+        str(precision))
     return pa.record_batch(payload)
 
 

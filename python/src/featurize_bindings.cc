@@ -25,16 +25,20 @@ namespace nb = nanobind;
 namespace pomona::python {
 namespace {
 
-// The network of each (weights file, alpha, size, batch) this process has used: a Spark Python
-// worker loads the model with its first batch and reuses it for every later task.
+// The network of each (weights file, alpha, size, batch, precision) this process has used: a
+// Spark Python worker loads the model with its first batch and reuses it for every later task.
 std::shared_ptr<const FeatureExtractor> cached_extractor(const std::string& weights,
-                                                         const MobileNetV2Spec& spec, int batch) {
+                                                         const MobileNetV2Spec& spec, int batch,
+                                                         Precision precision) {
   static std::mutex mutex;
-  static std::map<std::tuple<std::string, float, int, int>, std::shared_ptr<const FeatureExtractor>>
+  static std::map<std::tuple<std::string, float, int, int, Precision>,
+                  std::shared_ptr<const FeatureExtractor>>
       cache;
   std::lock_guard lock(mutex);
-  auto& extractor = cache[{weights, spec.alpha, spec.size, batch}];
-  if (!extractor) extractor = FeatureExtractor::create(KerasWeights::load(weights), spec, batch);
+  auto& extractor = cache[{weights, spec.alpha, spec.size, batch, precision}];
+  if (!extractor) {
+    extractor = FeatureExtractor::create(KerasWeights::load(weights), spec, batch, precision);
+  }
   return extractor;
 }
 
@@ -70,7 +74,8 @@ std::vector<std::optional<std::string_view>> views_of(const arrow::Array& array,
 // are bytes; labels: the label column, else each path's parent folder.
 ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle labels,
                               const std::string& weights, float alpha, int size, int64_t threads,
-                              int64_t batch, bool label_from_parent, bool exif_transpose) {
+                              int64_t batch, bool label_from_parent, bool exif_transpose,
+                              const std::string& precision) {
   if (threads < 1 || threads > kMaxThreads) {
     throw nb::value_error(
         ("threads must be 1 to " + std::to_string(kMaxThreads) + ", not " + std::to_string(threads))
@@ -112,11 +117,12 @@ ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle la
     }
   }
 
+  const Precision network_precision = parse_precision(precision);
   std::shared_ptr<arrow::RecordBatch> result;
   {
     nb::gil_scoped_release no_gil;  // decoding and inference never touch Python objects
-    const auto extractor =
-        cached_extractor(weights, {.alpha = alpha, .size = size}, static_cast<int>(batch));
+    const auto extractor = cached_extractor(weights, {.alpha = alpha, .size = size},
+                                            static_cast<int>(batch), network_precision);
     RowBatchBuilder rows({.feature_dim = extractor->feature_dim()});
     for (const FeatureRow& row :
          featurize_inputs(*extractor, batch_inputs, static_cast<int>(threads),
@@ -133,8 +139,10 @@ void bind_featurize(nb::module_& module) {
   module.def("featurize_arrays", &featurize_arrays, nb::arg("inputs"), nb::arg("paths").none(),
              nb::arg("labels").none(), nb::arg("weights"), nb::arg("alpha"), nb::arg("size"),
              nb::arg("threads"), nb::arg("batch"), nb::arg("label_from_parent"),
-             nb::arg("exif_transpose") = false,
+             nb::arg("exif_transpose") = false, nb::arg("precision") = "fp32",
              "Rows (path, label, features, error) for Arrow columns of paths or image bytes.");
+  module.def("cpu_has_native_bf16", &cpu_has_native_bf16,
+             "Whether precision='bf16' runs here (native AVX512-BF16 or AMX, as oneDNN sees it).");
   module.def(
       "resolve_weights",
       [](const std::string& weights, float alpha, int size) {

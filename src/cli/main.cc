@@ -138,6 +138,7 @@ int run(int argc, char** argv) {
   FeaturizeOptions options;
   std::string glob = "*.jpg,*.jpeg,*.png";
   std::string label_from = "parent";
+  std::string precision = precision_name(options.precision);
   bool fail_on_error = false;
   bool quiet = false;
   CLI::App* featurize_cmd = app.add_subcommand(
@@ -157,6 +158,12 @@ int run(int argc, char** argv) {
   add_model_options(*featurize_cmd, options.spec);
   featurize_cmd->add_option("--batch", options.batch, "images per network call")
       ->check(CLI::Range(1, kMaxBatch))
+      ->capture_default_str();
+  featurize_cmd
+      ->add_option("--precision", precision,
+                   "fp32 (features equal to Keras') or bf16 (about 2x faster on CPUs with "
+                   "AVX512-BF16 or AMX; features within cosine 0.999 of fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
   featurize_cmd->add_option("--threads", options.threads, "thread budget (0 = all cores)")
       ->check(CLI::Range(0, kMaxThreads))
@@ -235,6 +242,7 @@ int run(int argc, char** argv) {
   if (featurize_cmd->parsed()) {
     options.list.globs = parse_globs(glob);
     options.label_from = label_from == "none" ? LabelFrom::kNone : LabelFrom::kParent;
+    options.precision = parse_precision(precision);
     ProgressPrinter progress(isatty(STDERR_FILENO));
     options.stop = &stop_requested;
     install_stop_handlers();

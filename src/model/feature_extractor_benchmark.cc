@@ -1,11 +1,18 @@
 // Images per second of MobileNetV2 alpha 1.0 at 224x224 (random weights: speed does not depend
 // on their values), single-threaded by batch size, and two ways to use two cores; beside it the
-// machine's sgemm rate (1 and 2 threads) and the img/s it would allow (0.599 GFLOP per image).
+// machine's GEMM rate (1 and 2 threads) and the img/s it would allow (0.599 GFLOP per image):
+// sgemm for fp32, a bf16 matmul (bf16 products, fp32 sums) for bf16.
+//   feature_extractor_benchmark [--precision=fp32|bf16] [Google Benchmark flags]
 #include <benchmark/benchmark.h>
 #include <oneapi/dnnl/dnnl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <cstdio>
+#include <cstring>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -18,10 +25,11 @@ namespace {
 constexpr MobileNetV2Spec kSpec{1.0f, 224};
 constexpr int kMaxBatch = 16;
 constexpr double kGflopPerImage = 0.599;
+Precision precision = Precision::kFp32;  // --precision
 
 const FeatureExtractor& network() {
   static const auto extractor =
-      FeatureExtractor::create(random_mobilenet_v2_weights(kSpec, 1), kSpec, kMaxBatch);
+      FeatureExtractor::create(random_mobilenet_v2_weights(kSpec, 1), kSpec, kMaxBatch, precision);
   return *extractor;
 }
 
@@ -112,17 +120,10 @@ BENCHMARK(BM_ExtractTwoContextsOneThreadEach)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// The machine's ideal: dnnl_sgemm picks the CPU's best ISA itself, whatever OPENBLAS_* says.
-void BM_Sgemm(benchmark::State& state) {
-  constexpr int kSize = 1024;
-  set_compute_threads(static_cast<int>(state.range(0)));
-  std::vector<float> a(kSize * kSize, 0.5f), b(kSize * kSize, 0.25f), c(kSize * kSize);
-  for (auto _ : state) {
-    dnnl_sgemm('N', 'N', kSize, kSize, kSize, 1.0f, a.data(), kSize, b.data(), kSize, 0.0f,
-               c.data(), kSize);
-    benchmark::DoNotOptimize(c.data());
-  }
-  const double flop = 2.0 * kSize * kSize * kSize;
+constexpr int kGemmSize = 1024;
+
+void set_gemm_rates(benchmark::State& state) {
+  const double flop = 2.0 * kGemmSize * kGemmSize * kGemmSize;
   state.counters["GFLOP/s"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * flop * 1e-9, benchmark::Counter::kIsRate);
   state.counters["ideal_img/s"] =
@@ -130,10 +131,79 @@ void BM_Sgemm(benchmark::State& state) {
                          benchmark::Counter::kIsRate);
   set_compute_threads(1);
 }
+
+// The machine's ideal: oneDNN's GEMMs pick the CPU's best ISA themselves, whatever OPENBLAS_*
+// says.
+void BM_Sgemm(benchmark::State& state) {
+  set_compute_threads(static_cast<int>(state.range(0)));
+  std::vector<float> a(kGemmSize * kGemmSize, 0.5f), b(kGemmSize * kGemmSize, 0.25f),
+      c(kGemmSize * kGemmSize);
+  for (auto _ : state) {
+    dnnl_sgemm('N', 'N', kGemmSize, kGemmSize, kGemmSize, 1.0f, a.data(), kGemmSize, b.data(),
+               kGemmSize, 0.0f, c.data(), kGemmSize);
+    benchmark::DoNotOptimize(c.data());
+  }
+  set_gemm_rates(state);
+}
 BENCHMARK(BM_Sgemm)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(
     benchmark::kMillisecond);
+
+// The bf16 ideal, measured the same way: a matmul primitive of bf16 inputs (oneDNN 2.6 has no
+// public bf16 GEMM function) with fp32 sums and output, B in the layout the primitive prefers.
+void BM_MatmulBf16(benchmark::State& state) {
+  set_compute_threads(static_cast<int>(state.range(0)));
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  const dnnl::memory::dims square = {kGemmSize, kGemmSize};
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  const dnnl::matmul::primitive_desc descriptor(
+      dnnl::matmul::desc({square, dt::bf16, tag::ab}, {square, dt::bf16, tag::any},
+                         {square, dt::f32, tag::ab}),
+      engine);
+  dnnl::memory a(descriptor.src_desc(), engine), b(descriptor.weights_desc(), engine),
+      c(descriptor.dst_desc(), engine);
+  // 0.5 and 0.25 (the upper 16 bits of their floats) in every element, whatever B's layout.
+  std::fill_n(static_cast<uint16_t*>(a.get_data_handle()), a.get_desc().get_size() / 2, 0x3f00);
+  std::fill_n(static_cast<uint16_t*>(b.get_data_handle()), b.get_desc().get_size() / 2, 0x3e80);
+  const dnnl::matmul matmul(descriptor);
+  for (auto _ : state) {
+    matmul.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    stream.wait();
+  }
+  state.SetLabel(descriptor.impl_info_str());
+  set_gemm_rates(state);
+}
+BENCHMARK(BM_MatmulBf16)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace pomona::model
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  constexpr char kFlag[] = "--precision=";
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], kFlag, sizeof kFlag - 1) == 0) {
+      try {
+        pomona::model::precision = pomona::parse_precision(argv[i] + sizeof kFlag - 1);
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "%s\n", error.what());
+        return 2;
+      }
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  int rest_count = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_count, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rest_count, rest.data())) return 2;
+  benchmark::AddCustomContext("precision", pomona::precision_name(pomona::model::precision));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -34,6 +34,10 @@ std::vector<float> extract(const FeatureExtractor& network, const std::vector<fl
   return features;
 }
 
+// bf16 keeps 8 significant bits: its largest difference to Keras' features, relative to the
+// largest feature, stays below this on the fixtures.
+constexpr double kBf16RelativeDifference = 0.1;
+
 // Largest difference relative to the largest feature, which is how float rounding shows.
 double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
   double difference = 0, largest = 0;
@@ -83,8 +87,14 @@ TEST(MobileNetV2Layers, RejectsAlphaKerasDoesNotPublish) {
   EXPECT_THROW(mobilenet_v2_layers({0.6f, 224}), JobError);
 }
 
-void expect_no_reference_primitives(const MobileNetV2Spec& spec) {
-  const auto network = FeatureExtractor::create(random_mobilenet_v2_weights(spec, 1), spec, 4);
+// bf16 where this CPU runs it natively; a test of it skips elsewhere, saying why.
+#define SKIP_WITHOUT_NATIVE_BF16() \
+  if (!cpu_has_native_bf16())      \
+  GTEST_SKIP() << "this CPU has no native bf16 (AVX512-BF16 or AMX) as oneDNN sees it"
+
+void expect_no_reference_primitives(const MobileNetV2Spec& spec, Precision precision) {
+  const auto network =
+      FeatureExtractor::create(random_mobilenet_v2_weights(spec, 1), spec, 4, precision);
   const auto& mobilenet = static_cast<const MobileNetV2Network&>(*network);
   for (int batch : {1, 4}) {
     const std::vector<std::string> implementations = mobilenet.primitive_implementations(batch);
@@ -92,17 +102,47 @@ void expect_no_reference_primitives(const MobileNetV2Spec& spec) {
     for (const std::string& implementation : implementations) {
       // ref: implementations are oneDNN's slow, unvectorised fallbacks.
       EXPECT_EQ(implementation.find(": ref"), std::string::npos)
-          << implementation << " (batch " << batch << ", alpha " << spec.alpha << ")";
+          << implementation << " (batch " << batch << ", alpha " << spec.alpha << ", "
+          << precision_name(precision) << ")";
     }
   }
 }
 
 TEST(FeatureExtractor, RunsNoReferencePrimitiveAtAlpha1) {
-  expect_no_reference_primitives({1.0f, 224});
+  expect_no_reference_primitives({1.0f, 224}, Precision::kFp32);
 }
 
 TEST(FeatureExtractor, RunsNoReferencePrimitiveAtAlpha035) {
-  expect_no_reference_primitives({0.35f, 96});
+  expect_no_reference_primitives({0.35f, 96}, Precision::kFp32);
+}
+
+TEST(FeatureExtractor, RunsNoReferencePrimitiveInBf16AtAlpha1) {
+  SKIP_WITHOUT_NATIVE_BF16();
+  expect_no_reference_primitives({1.0f, 224}, Precision::kBf16);
+}
+
+TEST(FeatureExtractor, RunsNoReferencePrimitiveInBf16AtAlpha035) {
+  SKIP_WITHOUT_NATIVE_BF16();
+  expect_no_reference_primitives({0.35f, 96}, Precision::kBf16);
+}
+
+TEST(FeatureExtractor, Bf16RunsTheFirstTwoBlocksInFp32AndEveryLaterConvolutionInBf16) {
+  SKIP_WITHOUT_NATIVE_BF16();
+  const MobileNetV2Spec spec{0.35f, 96};
+  const auto network =
+      FeatureExtractor::create(random_mobilenet_v2_weights(spec, 1), spec, 1, Precision::kBf16);
+  EXPECT_EQ(network->precision(), Precision::kBf16);
+  bool in_stem = true;
+  int bf16_convolutions = 0;
+  for (const std::string& implementation :
+       static_cast<const MobileNetV2Network&>(*network).primitive_implementations(1)) {
+    const bool bf16 = implementation.find("bf16") != std::string::npos;
+    if (in_stem) EXPECT_FALSE(bf16) << implementation;
+    if (implementation.starts_with("block_1_project: ")) in_stem = false;
+    if (bf16) ++bf16_convolutions;
+  }
+  // 52 convolutions, 6 of them up to block_1_project (conversions and pooling have no "bf16").
+  EXPECT_EQ(bf16_convolutions, 46);
 }
 
 TEST(FeatureExtractor, FeatureDimIsLastConvolutionWidth) {
@@ -228,7 +268,9 @@ NpyArray read_npy(const std::string& path) {
 // The network on the notebook's inputs for the Keras fixture images (tools/make_network_inputs.py)
 // with the seeded test weights (tools/make_test_weights.py) against what Keras computed from the
 // same weights (tools/keras_reference.py), image by image, batched as the pipeline batches.
-void expect_keras_features(const MobileNetV2Spec& spec, const std::string& name) {
+// fp32: equal to Keras within float error. bf16: worst cosine 0.999 (README "Precision").
+void expect_keras_features(const MobileNetV2Spec& spec, const std::string& name,
+                           Precision precision) {
   const KerasWeights weights = KerasWeights::load(std::string(POMONA_TEST_WEIGHTS_DIR) +
                                                   "/models/" + keras_weights_file_name(spec, true));
   const NpyArray inputs = read_npy(std::string(POMONA_NETWORK_INPUTS_DIR) + "/inputs_" +
@@ -236,7 +278,7 @@ void expect_keras_features(const MobileNetV2Spec& spec, const std::string& name)
   const NpyArray keras =
       read_npy(std::string(POMONA_SOURCE_DIR) + "/tests/fixtures/keras/features_" + name + ".npy");
   constexpr int kMaxBatch = 8;
-  const auto network = FeatureExtractor::create(weights, spec, kMaxBatch);
+  const auto network = FeatureExtractor::create(weights, spec, kMaxBatch, precision);
   const int images = static_cast<int>(inputs.shape[0]);
   const int dim = network->feature_dim();
   ASSERT_EQ(keras.shape, (std::vector<int64_t>{images, dim}));
@@ -258,17 +300,28 @@ void expect_keras_features(const MobileNetV2Spec& spec, const std::string& name)
       ours_norm += ours * ours;
       keras_norm += theirs * theirs;
     }
-    EXPECT_LE(difference, 1e-4 * largest) << "image " << i;
-    EXPECT_GE(dot / std::sqrt(ours_norm * keras_norm), 0.99999) << "image " << i;
+    const bool fp32 = precision == Precision::kFp32;
+    EXPECT_LE(difference, (fp32 ? 1e-4 : kBf16RelativeDifference) * largest) << "image " << i;
+    EXPECT_GE(dot / std::sqrt(ours_norm * keras_norm), fp32 ? 0.99999 : 0.999) << "image " << i;
   }
 }
 
 TEST(FeatureExtractor, MatchesKerasAtAlpha1Size224) {
-  expect_keras_features({1.0f, 224}, "1.0_224");
+  expect_keras_features({1.0f, 224}, "1.0_224", Precision::kFp32);
 }
 
 TEST(FeatureExtractor, MatchesKerasAtAlpha035Size96) {
-  expect_keras_features({0.35f, 96}, "0.35_96");
+  expect_keras_features({0.35f, 96}, "0.35_96", Precision::kFp32);
+}
+
+TEST(FeatureExtractor, Bf16StaysWithinCosine0999OfKerasAtAlpha1Size224) {
+  SKIP_WITHOUT_NATIVE_BF16();
+  expect_keras_features({1.0f, 224}, "1.0_224", Precision::kBf16);
+}
+
+TEST(FeatureExtractor, Bf16StaysWithinCosine0999OfKerasAtAlpha035Size96) {
+  SKIP_WITHOUT_NATIVE_BF16();
+  expect_keras_features({0.35f, 96}, "0.35_96", Precision::kBf16);
 }
 
 }  // namespace

@@ -205,12 +205,18 @@ class NetworkContext final : public FeatureExtractor::Context {
 }  // namespace
 
 MobileNetV2Network::MobileNetV2Network(const KerasWeights& weights, const MobileNetV2Spec& spec,
-                                       int max_batch)
+                                       int max_batch, Precision precision)
     : spec_(spec),
       max_batch_(max_batch),
+      precision_(precision),
       layers_(mobilenet_v2_layers(spec)),
       engine_(dnnl::engine::kind::cpu, 0) {
   if (max_batch < 1) throw std::invalid_argument("max_batch must be at least 1");
+  if (precision == Precision::kBf16 && !cpu_has_native_bf16()) {
+    throw JobError(ExitCode::kConfiguration,
+                   "precision bf16 needs a CPU with native bf16 (AVX512-BF16 or AMX), which this "
+                   "one lacks: use fp32");
+  }
   check_weights(weights, spec);
   for (const ConvLayerSpec& layer : layers_) {
     folded_.push_back(
@@ -227,8 +233,12 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
                                     dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc),
                  {}};
   Operand block_input = tensor;
+  using data_type = dnnl::memory::data_type;
+  const size_t bf16_from = precision_ == Precision::kBf16 ? first_bf16_layer() : layers_.size();
   for (size_t i = 0; i < layers_.size(); ++i) {
     const ConvLayerSpec& layer = layers_[i];
+    const data_type compute = i < bf16_from ? data_type::f32 : data_type::bf16;
+    tensor = builder.converted(layer.name, tensor, compute, free_slot(tensor, block_input));
     const int size = static_cast<int>(tensor.desc.dims()[2]);
     const ConvolutionParams params{layer.name,
                                    layer.kernel_size,
@@ -237,7 +247,9 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
                                        ? correct_pad(size, layer.kernel_size)
                                        : same_padding(size, layer.kernel_size, layer.stride),
                                    layer.out_channels,
-                                   layer.relu6};
+                                   layer.relu6,
+                                   compute,
+                                   i + 1 == layers_.size() ? data_type::f32 : compute};
     if (layer.kind == ConvLayerSpec::Kind::kDepthwiseConv2D) {
       tensor =
           depthwise_conv2d(builder, tensor, params, folded_[i], free_slot(tensor, block_input));
@@ -250,6 +262,13 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
   }
   global_avg_pool(builder, tensor, free_slot(tensor, tensor));
   return builder.finish();
+}
+
+size_t MobileNetV2Network::first_bf16_layer() const {
+  const auto stem_end =
+      std::find_if(layers_.begin(), layers_.end(),
+                   [](const ConvLayerSpec& layer) { return layer.name == "block_1_project"; });
+  return stem_end - layers_.begin() + 1;
 }
 
 const Plan& MobileNetV2Network::plan_for(int batch) const {
@@ -295,8 +314,24 @@ namespace pomona {
 
 std::unique_ptr<FeatureExtractor> FeatureExtractor::create(const KerasWeights& weights,
                                                            const MobileNetV2Spec& spec,
-                                                           int max_batch) {
-  return std::make_unique<model::MobileNetV2Network>(weights, spec, max_batch);
+                                                           int max_batch, Precision precision) {
+  return std::make_unique<model::MobileNetV2Network>(weights, spec, max_batch, precision);
+}
+
+const char* precision_name(Precision precision) {
+  return precision == Precision::kBf16 ? "bf16" : "fp32";
+}
+
+Precision parse_precision(const std::string& name) {
+  for (Precision precision : {Precision::kFp32, Precision::kBf16}) {
+    if (name == precision_name(precision)) return precision;
+  }
+  throw JobError(ExitCode::kConfiguration, "precision '" + name + "' is not one of fp32, bf16");
+}
+
+bool cpu_has_native_bf16() {
+  const unsigned isa = dnnl_get_effective_cpu_isa();
+  return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 }
 
 void set_compute_threads(int threads) { omp_set_num_threads(std::max(threads, 1)); }

@@ -159,7 +159,7 @@ std::map<std::string, std::string> feature_settings(const FeaturizeOptions& opti
           {"pomona.weights_sha256", weights_sha256(weights)},
           {"pomona.jpeg_draft", flag(options.jpeg_draft)},
           {"pomona.exif_transpose", flag(options.exif_transpose)},
-          {"pomona.precision", "fp32"}};
+          {"pomona.precision", precision_name(options.precision)}};
 }
 
 std::string resolve_weights(const FeaturizeOptions& options) {
@@ -181,8 +181,8 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   // The workers' networks are single-threaded; building the network on one thread too keeps
   // OpenMP from starting a team whose threads spin between the weight reorders.
   set_compute_threads(1);
-  auto extractor =
-      FeatureExtractor::create(KerasWeights::load(summary.weights), options.spec, batch);
+  auto extractor = FeatureExtractor::create(KerasWeights::load(summary.weights), options.spec,
+                                            batch, options.precision);
 
   WriterOptions writer_options;
   writer_options.rows_per_file = options.rows_per_file;

@@ -89,7 +89,7 @@ def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "cont
                weights: Optional[str] = None, alpha: float = 1.0, size: int = 224,
                threads: Optional[int] = None, batch: int = 1, label_from: str = "parent",
                ship_weights: bool = False, s3: Optional[S3Options] = None,
-               io_threads: int = 8) -> BatchFunction:
+               io_threads: int = 8, precision: str = "fp32") -> BatchFunction:
     """The function featurize() maps over Arrow batches of (path, content) rows, for
     write_parquet(). Options as featurize()'s; resolves (and ships) the weights now."""
     weights_path = pomona.resolve_weights(weights, alpha, size)
@@ -100,7 +100,8 @@ def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "cont
     def featurize_contents(contents, paths) -> pa.RecordBatch:
         return pomona.featurize_batch(
             contents, paths=paths, weights=_executor_path(weights_path, ship_weights), alpha=alpha,
-            size=size, threads=task_threads, batch=batch, label_from=label_from)
+            size=size, threads=task_threads, batch=batch, label_from=label_from,
+            precision=precision)
 
     def featurize_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for input_batch in batches:
@@ -214,6 +215,7 @@ def featurize(df, path_col: str = "path", content_col: Optional[str] = "content"
     every executor at that path, or copied to them with ship_weights=True. alpha, size: the
     network. threads: threads each task uses (default spark.task.cpus, so that executor cores are
     not oversubscribed). batch: images per network call. label_from: "parent" or "none".
+    precision: "fp32" or "bf16", as pomona.featurize_batch's.
     Corrupt images become error rows; the job goes on.
     """
     function = featurizer(df.sparkSession, path_col, content_col, **options)

@@ -50,6 +50,8 @@ def parse_args(argv):
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--batch", type=int, default=1,
                         help="images per network call (1, as the pomona command: fastest)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: about 2x faster on CPUs with AVX512-BF16 or AMX (README)")
     parser.add_argument("--threads-per-task", type=int,
                         help="threads each task uses (default: spark.task.cpus)")
     parser.add_argument("--ship-weights", action="store_true",
@@ -128,7 +130,7 @@ def run(args) -> int:
     start = time.monotonic()
     options = dict(weights=args.weights, alpha=args.alpha, size=args.size,
                    threads=args.threads_per_task, batch=args.batch, ship_weights=args.ship_weights,
-                   s3=s3)
+                   s3=s3, precision=args.precision)
     if pomona.s3.is_s3(args.input) or is_local(args.input):
         # Listed by the driver as the pomona command lists; the tasks read the bytes.
         images = pomona.spark.list_images(spark, args.input, args.glob, s3)

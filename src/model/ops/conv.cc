@@ -29,12 +29,13 @@ Operand convolution(PlanBuilder& builder, const Operand& src, const ConvolutionP
   // (given as NHWC) is reordered into the layout this convolution prefers.
   const bool from_input = src.place == Operand::Place::kInput;
   const dnnl::memory::desc src_desc =
-      from_input ? dnnl::memory::desc(src_dims, data_type::f32, tag::any) : src.desc;
-  const dnnl::memory::desc any_weights(user_weights.dims(), data_type::f32, tag::any);
+      from_input ? dnnl::memory::desc(src_dims, params.compute, tag::any) : src.desc;
+  const dnnl::memory::desc any_weights(user_weights.dims(), params.compute, tag::any);
   const dnnl::memory::desc bias({params.out_channels}, data_type::f32, tag::a);
   // The sum post-op accumulates into dst, so dst must keep the residual's layout.
   const dnnl::memory::desc dst =
-      residual ? residual->desc : dnnl::memory::desc(dst_dims, data_type::f32, tag::any);
+      residual ? residual->desc
+               : dnnl::memory::desc(dst_dims, params.output, builder.activation_layout());
 
   dnnl::post_ops post_ops;
   if (residual) post_ops.append_sum(1.0f);

@@ -28,6 +28,10 @@ struct ConvolutionParams {
   Padding padding;
   int out_channels = 0;
   bool relu6 = false;  // followed by Keras ReLU(6.)
+  // What src and the kernel are multiplied in (the accumulation is float32 either way) and what
+  // the output is stored as. src must already be of type compute unless it is the network input.
+  dnnl::memory::data_type compute = dnnl::memory::data_type::f32;
+  dnnl::memory::data_type output = dnnl::memory::data_type::f32;
 };
 
 // src: N x C x H x W activation; kernel: Keras HWIO weights with batch norm folded in.

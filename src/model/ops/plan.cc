@@ -20,9 +20,16 @@ dnnl::memory ConstantCache::get(const dnnl::engine& engine, const std::string& k
   return memory;
 }
 
+dnnl::memory::format_tag activation_layout_for_this_cpu() {
+  const unsigned isa = dnnl_get_effective_cpu_isa();
+  return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core
+             ? dnnl::memory::format_tag::nChw16c
+             : dnnl::memory::format_tag::any;
+}
+
 PlanBuilder::PlanBuilder(const dnnl::engine& engine, ConstantCache& constants, int batch,
                          int threads)
-    : engine_(engine), constants_(constants) {
+    : engine_(engine), activation_layout_(activation_layout_for_this_cpu()), constants_(constants) {
   plan_.batch = batch;
   plan_.threads = threads;
 }
@@ -60,6 +67,13 @@ Operand PlanBuilder::reordered(const std::string& layer, const Operand& src,
   Operand dst = Operand::in_slot(slot, desc);
   reorder(layer, src, dst);
   return dst;
+}
+
+Operand PlanBuilder::converted(const std::string& layer, const Operand& src,
+                               dnnl::memory::data_type data_type, int slot) {
+  dnnl_memory_desc_t desc = src.desc.data;
+  desc.data_type = static_cast<dnnl_data_type_t>(data_type);
+  return reordered(layer, src, dnnl::memory::desc(desc), slot);
 }
 
 Operand PlanBuilder::constant(const std::string& key, const dnnl::memory::desc& user_desc,

@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libdnnl-dev libjpeg62-turbo-dev libpng-dev libdeflate-dev libhdf5-dev
   libcli11-dev libgtest-dev libbenchmark-dev libeigen3-dev
   libopenblas-dev liblapacke-dev libcurl4-openssl-dev
+  debootstrap  # scripts/clean_root.sh: the clean Debian root the wheel is tested in
   python3 python3-venv python3-dev
   openjdk-17-jre-headless  # pyspark (tests/test_pca_spark.py compares with Spark ML's PCA)
   chromium  # tests/test_report_html.py renders the HTML report headless

@@ -204,6 +204,7 @@ def packed_env(rootfs, work, python_tag) -> pathlib.Path:
 def test_job_on_a_cluster_whose_workers_lack_pomona_gets_it_from_the_packed_env(tmp_path, work, packed_env, pomona_bin):
     from test_spark_cluster import BIN, JOB_TIMEOUT_S, Cluster
     import pomona.spark.job
+    import pyspark
 
     hidden = pathlib.Path(pomona.__file__).parent  # the build's pomona, in the .venv the workers run Spark from
 
@@ -214,7 +215,9 @@ def test_job_on_a_cluster_whose_workers_lack_pomona_gets_it_from_the_packed_env(
         def _start(self, name, main_class, *args):
             if not main_class.endswith(".Worker"):
                 return super()._start(name, main_class, *args)
+            # No Python of the build: Spark's jars are found through SPARK_HOME, not through pyspark.
             env = {k: v for k, v in self.env.items() if k != "PYSPARK_PYTHON"}
+            env["SPARK_HOME"] = os.path.dirname(pyspark.__file__)
             hide = f'mount -t tmpfs tmpfs "{hidden}" && exec "$@"'
             return subprocess.Popen(["unshare", "--mount", "sh", "-c", hide, "sh", str(BIN / "spark-class"),
                                      main_class, *args],

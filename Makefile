@@ -3,7 +3,7 @@ BUILD ?= build
 PYTHON := .venv/bin/python
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap build python test demo bench fuzz clean
+.PHONY: all bootstrap build python test demo bench fuzz clean wheel deploy-test
 
 all: build
 
@@ -18,9 +18,23 @@ build: bootstrap
 python: bootstrap
 	@$(PYTHON) -m pip install -q --no-build-isolation .
 
-test: build python
+test: build python wheel
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	POMONA_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests
+
+# One manylinux wheel per CPython 3.10-3.13 found here, into dist/, checked by tools/check_wheel.py
+# (scripts/build_wheels.sh). deploy-test installs one in a clean Debian root and runs it on a
+# Spark cluster whose workers never saw the build (tests/test_deploy.py; needs root).
+# Rebuilt only when a source of the wheels changed (make test and make deploy-test both need them).
+WHEEL_SOURCES := $(shell find src include python cmake -type f -not -name '*.pyc') CMakeLists.txt \
+  pyproject.toml scripts/build_wheels.sh scripts/finish_wheel.py tools/check_wheel.py
+wheel: bootstrap dist/.built
+dist/.built: $(WHEEL_SOURCES)
+	@bash scripts/build_wheels.sh
+	@touch $@
+
+deploy-test: build python wheel
+	POMONA_DEPLOY_TEST=1 POMONA_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs tests/test_deploy.py
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libssl-dev libhnswlib-dev libcpp-httplib-dev  # SHA-256; classify/ (kNN); serve/ (HTTP)
   chromium-driver  # tests/test_serve_page.py drives the page with Selenium
   wrk hey  # tests/test_serve.py (reload under load), bench/serve_bench.py
+  debootstrap  # scripts/clean_root.sh: the clean Debian root the wheel is tested in
   python3 python3-venv python3-dev
   openjdk-17-jre-headless  # pyspark (tests/test_pca_spark.py compares with Spark ML's PCA)
   chromium  # tests/test_report_html.py renders the HTML report headless

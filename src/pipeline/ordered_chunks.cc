@@ -1,5 +1,7 @@
 #include "ordered_chunks.h"
 
+#include "condition_wait.h"
+
 namespace pomona {
 
 bool OrderedChunks::wait_for_room(int64_t index) {

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "condition_wait.h"
+
 namespace pomona {
 
 ReadAhead::ReadAhead(const std::vector<ObjectInfo>& inputs, int max_threads,

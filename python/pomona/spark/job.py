@@ -106,13 +106,16 @@ def is_local(uri: str) -> bool:
 def spark_session(args):
     from pyspark.sql import SparkSession
 
-    # Python workers run this interpreter (where pomona is installed) unless told otherwise.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("pomona")
     if args.master:
         builder = builder.master(args.master)
     elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit, which sets the master
         builder = builder.master("local[*]")
+    if (args.master or "local").startswith("local") and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        # Local Python workers run this interpreter (where pomona is installed). A cluster's
+        # executors run spark.pyspark.python / PYSPARK_PYTHON (docs/deploy.md), never a path
+        # that exists only on the driver.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for setting in args.conf:
         key, _, value = setting.partition("=")
         builder = builder.config(key, value)

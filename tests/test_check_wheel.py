@@ -1,0 +1,83 @@
+"""tools/check_wheel.py on small wheels made here: it passes a conforming one and names each
+violation (a symbol version above the tag, an unbundled library, a bundled library without its
+licence). Also pins src/pipeline/condition_wait.h: condition_variable::wait without it needs
+GLIBCXX_3.4.30, above manylinux_2_34."""
+import pathlib
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from check_wheel import check  # noqa: E402
+
+WAITS = """
+#include <condition_variable>
+#include <mutex>
+%s
+void wait_once(std::condition_variable& changed, std::mutex& mutex, bool& ready) {
+  std::unique_lock lock(mutex);
+  changed.wait(lock, [&] { return ready; });
+}
+"""
+
+
+def shared_library(tmp_path, name, source, *libraries) -> bytes:
+    (tmp_path / f"{name}.cc").write_text(source)
+    subprocess.run(["g++", "-std=c++20", "-O1", "-shared", "-fPIC", f"-I{ROOT}/src/pipeline", "-o",
+                    str(tmp_path / f"{name}.so"), str(tmp_path / f"{name}.cc"), *libraries], check=True)
+    return (tmp_path / f"{name}.so").read_bytes()
+
+
+def wheel(tmp_path, members: dict, name="pomona-0.1.0-cp311-cp311-manylinux_2_34_x86_64.whl") -> pathlib.Path:
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("pomona-0.1.0.dist-info/licenses/LICENSE", "Apache License 2.0")
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return path
+
+
+def test_condition_variable_wait_needs_glibcxx_3_4_30_unless_bound_to_the_old_version(tmp_path):
+    unbound = shared_library(tmp_path, "unbound", WAITS % "")
+    problems = check(wheel(tmp_path, {"pomona/_pomona.so": unbound}), sizes=False)
+    assert problems == ["pomona/_pomona.so needs GLIBCXX_3.4.30 from libstdc++.so.6: above manylinux_2_34"]
+    bound = shared_library(tmp_path, "bound", WAITS % '#include "condition_wait.h"')
+    assert check(wheel(tmp_path, {"pomona/_pomona.so": bound}), sizes=False) == []
+
+
+def test_libraries_must_be_bundled_arrows_or_manylinux_system_ones(tmp_path):
+    elf = shared_library(tmp_path, "needs", "int f() { return 1; }", "-L" + str(tmp_path), "-Wl,--no-as-needed",
+                         "-ldeflate", "-lz")
+    problems = check(wheel(tmp_path, {"pomona/_pomona.so": elf}), sizes=False)
+    assert problems == ["pomona/_pomona.so needs libdeflate.so.0: neither bundled, nor Arrow's, nor a manylinux "
+                        "system library"]  # libz.so.1 is a manylinux system library
+
+
+def test_a_bundled_library_needs_its_licence_text(tmp_path):
+    library = shared_library(tmp_path, "dep", "int g() { return 2; }")
+    bundled = "pomona.libs/libdep-0123abcd.so.1"
+    listing = f"{bundled}\tlibdep1\t1.0-1\tthird_party/libdep1.copyright\n"
+    without = wheel(tmp_path, {bundled: library, "pomona-0.1.0.dist-info/licenses/third_party/BUNDLED": listing})
+    assert check(without, sizes=False) == [
+        f"{bundled} is bundled without a licence text in pomona-0.1.0.dist-info/licenses/third_party/"]
+    with_text = wheel(tmp_path, {bundled: library, "pomona-0.1.0.dist-info/licenses/third_party/BUNDLED": listing,
+                                 "pomona-0.1.0.dist-info/licenses/third_party/libdep1.copyright": "MIT"})
+    assert check(with_text, sizes=False) == []
+
+
+def test_a_wheel_without_a_manylinux_tag_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="no manylinux_X_Y_x86_64 tag"):
+        check(wheel(tmp_path, {}, name="pomona-0.1.0-cp311-cp311-linux_x86_64.whl"), sizes=False)
+
+
+def test_a_file_that_needs_arrow_must_find_the_pyarrow_package_beside_it(tmp_path):
+    import pyarrow
+    arrow = ["-L" + pyarrow.get_library_dirs()[0], "-Wl,--no-as-needed", "-l:libarrow.so.%d00" % pyarrow.cpp_version_info.major]
+    lost = shared_library(tmp_path, "lost", "int f() { return 1; }", *arrow)
+    assert check(wheel(tmp_path, {"pomona/bin/pomona": lost}), sizes=False) == [
+        "pomona/bin/pomona needs Arrow but has no RPATH entry $ORIGIN/../../pyarrow"]
+    found = shared_library(tmp_path, "found", "int f() { return 1; }", *arrow, "-Wl,-rpath,$ORIGIN/../../pyarrow")
+    assert check(wheel(tmp_path, {"pomona/bin/pomona": found}), sizes=False) == []

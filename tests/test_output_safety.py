@@ -273,6 +273,8 @@ def test_stale_temp_files_of_dead_runs_are_removed(pomona_bin, small_weights, im
         path.write_bytes(b"x" * 1000)
     featurize(pomona_bin, small_weights, images, folder, "--pca-k", "2")
     assert not any(p.exists() for p in stale)
+    # The published rows with their pca column record the feature settings too.
+    assert pq.read_schema(folder / "part-00000.parquet").metadata[b"pomona.alpha"] == b"0.35"
     single = tmp_path / "f.parquet"
     stale = [tmp_path / ".f.parquet.tmp-999999", tmp_path / ".f.pca-model.parquet.tmp-999999",
              tmp_path / ".f.parquet.unreduced-999999.parquet"]

@@ -122,10 +122,12 @@ PcaModel fit_pca(const std::string& features, const PcaFitOptions& options,
 // Writes the rows of `features` to `output` (RowWriter: .parquet file or folder, published only
 // when complete) with a `pca` column: model.transform of the features, null on error rows. Returns
 // the published files; none, and no _SUCCESS, when `stop` is set before the last row is written.
+// settings: recorded in the output's metadata (feature_settings of the run that made features).
 // Throws JobError(kInputOutput) naming the row whose features do not have model.dim() values.
 std::vector<std::string> add_pca_column(const std::string& features, const PcaModel& model,
                                         const std::string& output, int64_t rows_per_file,
-                                        const std::atomic<bool>* stop = nullptr);
+                                        const std::atomic<bool>* stop = nullptr,
+                                        const std::map<std::string, std::string>& settings = {});
 
 // Where featurize saves the PCA model by default: OUTPUT/_pca_model.parquet for a folder output
 // (readers skip names starting with "_"), x.pca-model.parquet beside an x.parquet output file.

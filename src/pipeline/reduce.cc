@@ -102,11 +102,13 @@ PcaModel fit_pca(const std::string& features, const PcaFitOptions& options,
 
 std::vector<std::string> add_pca_column(const std::string& features, const PcaModel& model,
                                         const std::string& output, int64_t rows_per_file,
-                                        const std::atomic<bool>* stop) {
+                                        const std::atomic<bool>* stop,
+                                        const std::map<std::string, std::string>& settings) {
   WriterOptions writer_options;
   writer_options.rows_per_file = rows_per_file;
   writer_options.feature_dim = model.dim();
   writer_options.pca_dim = model.k();
+  writer_options.settings = settings;
   writer_options.metadata["pomona.pca_k"] = std::to_string(model.k());
   writer_options.metadata["pomona.pca_center"] = model.center() ? "true" : "false";
   auto writer = RowWriter::open(output, writer_options);
@@ -200,7 +202,8 @@ void publish_with_pca(const PcaAccumulator* statistics, const std::string& stagi
                               summary.pca_model.substr(model_folder.size()) + ".tmp-");
   model.save(summary.pca_model);
   std::vector<std::string> files =
-      add_pca_column(staging, model, options.output, options.rows_per_file, options.stop);
+      add_pca_column(staging, model, options.output, options.rows_per_file, options.stop,
+                     feature_settings(options, summary.weights));
   if (stopped()) return;
   summary.files = std::move(files);
   summary.pca_k = model.k();

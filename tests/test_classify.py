@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import pomona
+from pomona._pomona import cpu_has_native_bf16
 from classify_fixtures import Split, fruit_index, fruit_photos, split  # noqa: F401
 from helpers import make_images, make_weights, run_pomona
 
@@ -125,6 +126,22 @@ def test_queries_are_decoded_as_the_indexed_features_were(pomona_bin, small_weig
     meta = pq.read_schema(index).metadata
     assert meta[b"pomona.jpeg_draft"] == (b"true" if decoding else b"false")
     assert meta[b"pomona.exif_transpose"] == (b"true" if decoding else b"false")
+    photo = sorted(photos.rglob("*.jpg"))[0]
+    answer = pomona.Classifier(index, weights=small_weights).classify(str(photo), method="knn")[0]
+    assert answer["predictions"][0]["label"] == photo.parent.name
+    assert answer["predictions"][0]["score"] == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+def test_an_index_of_bf16_features_is_queried_in_bf16(pomona_bin, small_weights, tmp_path):
+    """The index records the precision featurize ran at and queries run at it too: an indexed
+    image queried again scores cosine 1 (an fp32 query would differ from its bf16 features)."""
+    photos = make_images(tmp_path / "photos", per_class=2, classes=2)
+    features, index = tmp_path / "f.parquet", tmp_path / "i.parquet"
+    net = ["--weights", small_weights, "--alpha", "0.35", "--size", "96"]
+    run_pomona(pomona_bin, "featurize", photos, features, *net, "--precision", "bf16", "-q")
+    run_pomona(pomona_bin, "index", features, index, *net)
+    assert pq.read_schema(index).metadata[b"pomona.precision"] == b"bf16"
     photo = sorted(photos.rglob("*.jpg"))[0]
     answer = pomona.Classifier(index, weights=small_weights).classify(str(photo), method="knn")[0]
     assert answer["predictions"][0]["label"] == photo.parent.name

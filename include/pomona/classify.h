@@ -143,8 +143,9 @@ struct IndexNetwork {
 
 // Loads `weights` (a path, or Keras' cache for the index's alpha and size when "") and builds
 // the network. Throws JobError(kConfiguration) in one line naming both hashes when the weights
-// are not the ones the index was built with, or when the index's features were computed at a
-// precision other than fp32, and what KerasWeights::load and FeatureExtractor::create throw.
+// are not the ones the index was built with, and what parse_precision, KerasWeights::load and
+// FeatureExtractor::create throw (bf16 features on a CPU without native bf16). Queries run at the
+// precision the index's features were computed at.
 IndexNetwork open_index_network(const ClassIndex& index, const std::string& weights);
 
 // text as a JSON string literal, quotes included (UTF-8 passes through; controls are escaped).

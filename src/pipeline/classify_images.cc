@@ -19,11 +19,9 @@ IndexNetwork open_index_network(const ClassIndex& index, const std::string& weig
   FeaturizeOptions options;
   options.weights = weights;
   options.spec = {index.network().alpha, index.network().size};
-  if (index.network().precision != "fp32") {
-    throw JobError(ExitCode::kConfiguration,
-                   "the index holds features computed at precision " + index.network().precision +
-                       ": queries run fp32, so rebuild it from fp32 features");
-  }
+  // Queries run at the precision the index's features were computed at, so that an indexed image
+  // queried again gives its own features.
+  options.precision = parse_precision(index.network().precision);
   IndexNetwork network;
   network.identity = index.network();
   network.weights_path = resolve_weights(options);
@@ -37,7 +35,8 @@ IndexNetwork open_index_network(const ClassIndex& index, const std::string& weig
   }
   set_compute_threads(1);
   network.extractor = FeatureExtractor::create(KerasWeights::load(network.weights_path),
-                                               options.spec, /*max_batch=*/1);
+                                               options.spec, /*max_batch=*/1,
+                                               options.precision);
   if (network.extractor->feature_dim() != index.feature_dim()) {
     throw JobError(ExitCode::kConfiguration,
                    "the network gives " + std::to_string(network.extractor->feature_dim()) +

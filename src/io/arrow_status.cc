@@ -7,6 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "pomona/error.h"
+
 namespace pomona::internal {
 namespace {
 
@@ -43,6 +45,13 @@ std::string reason_of(const arrow::Status& status) {
   std::replace(message.begin(), message.end(), '\n', ' ');
   if (const std::string hint = s3_hint(message); !hint.empty()) return hint + " (" + message + ")";
   return message;
+}
+
+void check_io(const arrow::Status& status, const std::string& action, const std::string& uri) {
+  if (!status.ok()) {
+    throw JobError(ExitCode::kInputOutput,
+                   "cannot " + action + " " + uri + ": " + reason_of(status));
+  }
 }
 
 }  // namespace pomona::internal

@@ -60,19 +60,6 @@ std::shared_ptr<arrow::fs::FileSystem> s3_filesystem() {
   return state.fs;
 }
 
-void check(const arrow::Status& status, const std::string& action, const std::string& uri) {
-  if (!status.ok()) {
-    throw JobError(ExitCode::kInputOutput,
-                   "cannot " + action + " " + uri + ": " + reason_of(status));
-  }
-}
-
-template <typename T>
-T check(arrow::Result<T> result, const std::string& action, const std::string& uri) {
-  check(result.status(), action, uri);
-  return std::move(result).ValueUnsafe();
-}
-
 std::string parent_of(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
@@ -186,11 +173,11 @@ bool is_temp_name(const std::string& name) {
 
 AtomicFile::AtomicFile(std::string uri) : uri_(std::move(uri)), location_(locate(uri_)) {
   if (location_.is_s3) {
-    stream_ = check(location_.fs->OpenOutputStream(location_.path), "create", uri_);
+    stream_ = check_io(location_.fs->OpenOutputStream(location_.path), "create", uri_);
     return;
   }
   temp_path_ = parent_of(location_.path) + temp_name_of(location_.path);
-  local_stream_ = check(arrow::io::FileOutputStream::Open(temp_path_), "create", uri_);
+  local_stream_ = check_io(arrow::io::FileOutputStream::Open(temp_path_), "create", uri_);
   stream_ = local_stream_;
 }
 
@@ -205,7 +192,7 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::publish() {
   if (location_.is_s3) {
-    check(stream_->Close(), "write", uri_);
+    check_io(stream_->Close(), "write", uri_);
     published_ = true;
     return;
   }
@@ -213,7 +200,7 @@ void AtomicFile::publish() {
   if (fsync(local_stream_->file_descriptor()) != 0) {
     throw JobError(ExitCode::kInputOutput, "cannot write " + uri_ + ": " + std::strerror(errno));
   }
-  check(stream_->Close(), "write", uri_);
+  check_io(stream_->Close(), "write", uri_);
   std::error_code error;
   std::filesystem::rename(temp_path_, location_.path, error);
   if (error) {
@@ -224,25 +211,26 @@ void AtomicFile::publish() {
 
 void write_file_atomically(const std::string& uri, std::string_view contents) {
   AtomicFile file(uri);
-  check(file.stream()->Write(contents.data(), static_cast<int64_t>(contents.size())), "write", uri);
+  check_io(file.stream()->Write(contents.data(), static_cast<int64_t>(contents.size())), "write",
+           uri);
   file.publish();
 }
 
 std::optional<std::string> read_file_if_exists(const std::string& uri) {
   const Location location = locate(uri);
-  const arrow::fs::FileInfo info = check(location.fs->GetFileInfo(location.path), "read", uri);
+  const arrow::fs::FileInfo info = check_io(location.fs->GetFileInfo(location.path), "read", uri);
   if (info.type() == arrow::fs::FileType::NotFound) return std::nullopt;
-  auto file = check(location.fs->OpenInputFile(info), "read", uri);
-  const int64_t size = check(file->GetSize(), "read", uri);
+  auto file = check_io(location.fs->OpenInputFile(info), "read", uri);
+  const int64_t size = check_io(file->GetSize(), "read", uri);
   std::string contents(size, '\0');
-  const int64_t read = check(file->ReadAt(0, size, contents.data()), "read", uri);
+  const int64_t read = check_io(file->ReadAt(0, size, contents.data()), "read", uri);
   contents.resize(read);
   return contents;
 }
 
 std::shared_ptr<arrow::io::RandomAccessFile> open_input_file(const std::string& uri) {
   const Location location = locate(uri);
-  return check(location.fs->OpenInputFile(location.path), "read", uri);
+  return check_io(location.fs->OpenInputFile(location.path), "read", uri);
 }
 
 bool is_folder(const std::string& uri) {
@@ -253,7 +241,7 @@ bool is_folder(const std::string& uri) {
 
 void check_bucket_exists(const Location& location, const std::string& uri) {
   const std::string bucket = location.path.substr(0, location.path.find('/'));
-  const arrow::fs::FileInfo info = check(location.fs->GetFileInfo(bucket), "reach", uri);
+  const arrow::fs::FileInfo info = check_io(location.fs->GetFileInfo(bucket), "reach", uri);
   if (info.type() == arrow::fs::FileType::NotFound) {
     throw JobError(ExitCode::kInputOutput,
                    "no such bucket '" + bucket + "' for " + uri +
@@ -281,7 +269,7 @@ std::vector<std::string> file_names_in(const std::string& folder) {
   arrow::fs::FileSelector selector;
   selector.base_dir = location.path;
   selector.allow_not_found = true;
-  const auto entries = check(location.fs->GetFileInfo(selector), "read folder", folder);
+  const auto entries = check_io(location.fs->GetFileInfo(selector), "read folder", folder);
   std::vector<std::string> names;
   for (const arrow::fs::FileInfo& entry : entries) {
     if (entry.IsFile()) names.push_back(entry.base_name());
@@ -299,9 +287,9 @@ void remove_file(const std::string& uri) {
       throw JobError(ExitCode::kInputOutput, "cannot remove " + uri + ": " + error.message());
     return;
   }
-  const arrow::fs::FileInfo info = check(location.fs->GetFileInfo(location.path), "remove", uri);
+  const arrow::fs::FileInfo info = check_io(location.fs->GetFileInfo(location.path), "remove", uri);
   if (info.type() != arrow::fs::FileType::NotFound) {
-    check(location.fs->DeleteFile(location.path), "remove", uri);
+    check_io(location.fs->DeleteFile(location.path), "remove", uri);
   }
 }
 

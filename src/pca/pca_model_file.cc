@@ -11,20 +11,9 @@
 namespace pomona {
 namespace {
 
+using internal::check_io;
+
 constexpr int32_t kModelVersion = 1;
-
-void check(const arrow::Status& status, const std::string& action, const std::string& path) {
-  if (!status.ok()) {
-    throw JobError(ExitCode::kInputOutput,
-                   "cannot " + action + " " + path + ": " + internal::reason_of(status));
-  }
-}
-
-template <typename T>
-T check(arrow::Result<T> result, const std::string& action, const std::string& path) {
-  check(result.status(), action, path);
-  return std::move(result).ValueUnsafe();
-}
 
 std::shared_ptr<arrow::Array> double_list(const std::vector<double>& values, size_t length) {
   arrow::ListBuilder builder(arrow::default_memory_pool(),
@@ -114,15 +103,16 @@ void PcaModel::save(const std::string& path) const {
 
   // Published atomically (a local rename, or a completed S3 upload): no reader sees half a model.
   internal::AtomicFile file(path);
-  check(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), file.stream(), 1), "write",
-        path);
+  check_io(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), file.stream(), 1),
+           "write", path);
   file.publish();
 }
 
 PcaModel PcaModel::load(const std::string& path) {
   auto input = internal::open_input_file(path);
-  auto reader = check(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), "read", path);
-  auto table = check(check(reader->ReadTable(), "read", path)->CombineChunks(), "read", path);
+  auto reader =
+      check_io(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), "read", path);
+  auto table = check_io(check_io(reader->ReadTable(), "read", path)->CombineChunks(), "read", path);
 
   const int32_t version = column<arrow::Int32Array>(*table, "version", path).Value(0);
   if (version != kModelVersion)

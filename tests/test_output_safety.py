@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
 from helpers import make_images, make_weights, run_pomona
 
@@ -145,6 +147,49 @@ def test_huge_file_is_an_error_row_and_memory_stays_small(pomona_bin, small_weig
                       "--max-file-bytes", "100")
     assert re.search(r"36 images, 36 errors", small.stdout), small.stdout
     assert "bytes, more than the 100 bytes allowed per file" in small.stdout
+
+
+def set_declared_size(image, width, height):
+    """Rewrites the size in the header of a JPEG (its SOF segment) or PNG (IHDR, CRC updated)."""
+    data = bytearray(image.read_bytes())
+    if data.startswith(b"\x89PNG"):
+        data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+        data[29:33] = zlib.crc32(data[12:29]).to_bytes(4, "big")
+    else:
+        sof = data.index(b"\xff\xc0")
+        data[sof + 5:sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    image.write_bytes(data)
+
+
+def test_huge_file_with_a_bomb_header_is_refused_from_its_first_bytes(pomona_bin, small_weights,
+                                                                      images, tmp_path):
+    source = tmp_path / "in"
+    shutil.copytree(images, source)
+    first = sorted((source / "Banana Lady Finger").glob("*.jpg"))[0]
+    jpeg_bomb, png_bomb = source / "bombs" / "small.jpg", source / "bombs" / "small.png"
+    jpeg_bomb.parent.mkdir()
+    shutil.copy(first, jpeg_bomb)
+    with Image.open(first) as im:
+        im.save(png_bomb)
+    huge = []
+    for bomb in (jpeg_bomb, png_bomb):
+        set_declared_size(bomb, 30000, 30000)
+        huge.append(bomb.with_name("huge" + bomb.suffix))
+        shutil.copy(bomb, huge[-1])
+        with open(huge[-1], "r+b") as f:
+            f.truncate(2 * 2**30)  # sparse: the header, then 2 GiB of zeros
+    output = tmp_path / "out"
+    result, peak = peak_rss_kib([pomona_bin, "featurize", source, output, "--weights",
+                                 small_weights, *COMMON, "--max-file-bytes", str(4 * 2**30)])
+    assert result.returncode == 0, result.stderr
+    assert peak < 300 * 1024, f"peak RSS {peak} KiB: the 2 GiB files were read"
+    rows = {r["path"]: r["error"] for r in pq.read_table(output).to_pylist()}
+    for kind, bomb, big in (("JPEG", jpeg_bomb, huge[0]), ("PNG", png_bomb, huge[1])):
+        # The same row as the decoder gives for the same header read whole.
+        assert rows[str(big)] == rows[str(bomb)] == (
+            f"{kind}: image is 30000x30000 = 900000000 pixels, above the limit of 89478485 "
+            "(possible decompression bomb)")
+    assert sum(error is None for error in rows.values()) == len(rows) - 4
 
 
 # 3. Names that are not UTF-8 ----------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -100,6 +101,18 @@ Result<std::vector<uint8_t>> read_bytes(const std::string& uri,
 // max_bytes is refused without a request.
 Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input,
                                         int64_t max_bytes = kDefaultMaxFileBytes);
+
+// What a reader makes of a file's first bytes: "" to read on, or the error to stop with.
+using PrefixCheck = std::function<std::string(std::span<const uint8_t>)>;
+// Files larger than this are read in two steps by read_bytes with a PrefixCheck: the first
+// kPrefixCheckBytes bytes, then the rest. Smaller ones are read in one request (one GET on S3).
+inline constexpr int64_t kPrefixCheckMinFileBytes = int64_t{16} << 20;
+inline constexpr int64_t kPrefixCheckBytes = int64_t{64} << 10;
+// read_bytes(input, max_bytes), but a file above kPrefixCheckMinFileBytes has its first
+// kPrefixCheckBytes bytes read and passed to check_prefix before the rest is allocated or read;
+// a non-empty answer is returned as the failure, as it is.
+Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input, int64_t max_bytes,
+                                        const PrefixCheck& check_prefix);
 
 // The SHA-256 of bytes as 64 lowercase hex digits (OpenSSL's libcrypto).
 std::string sha256_hex(std::span<const uint8_t> bytes);

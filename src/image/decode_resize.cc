@@ -43,6 +43,19 @@ ImageFormat sniff_format(std::span<const uint8_t> bytes) {
 
 }  // namespace image_internal
 
+std::string header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
+  using namespace image_internal;
+  switch (sniff_format(prefix)) {
+    case ImageFormat::kJpeg:
+      return jpeg_header_refusal(prefix, max_pixels);
+    case ImageFormat::kPng:
+      return png_header_refusal(prefix, max_pixels);
+    case ImageFormat::kOther:
+      break;
+  }
+  return "";
+}
+
 Result<Rgb8Image> decode_resized_like_pillow(std::span<const uint8_t> bytes, int width, int height,
                                              int jpeg_draft_size, int64_t max_pixels) {
   using namespace image_internal;

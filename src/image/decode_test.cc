@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <span>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -277,6 +279,42 @@ TEST(DecodeResizedLikePillow, BombIsRefusedFromItsHeader) {
   const Result<Rgb8Image> refused = decode_resized_like_pillow(jpeg, 224, 224, 0, 61 * 47 - 1);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().find("61x47"), std::string::npos) << refused.error();
+}
+
+// Every prefix of every fixture, with a limit just under its size: the header alone either
+// leaves the answer to the decoder ("") or gives exactly the decoder's error for the whole file,
+// and once the header is complete (the whole file) a JPEG or PNG over the limit is refused.
+TEST(HeaderRefusal, IsTheDecodersErrorOrNothingForEveryPrefixOfEveryFixture) {
+  int refused_whole = 0;
+  for (const Expectation& fixture : read_manifest()) {
+    SCOPED_TRACE(fixture.name);
+    const std::vector<uint8_t> bytes = read_file(kFixtures / fixture.name);
+    const int64_t limit =
+        fixture.pillow_accepts ? int64_t{fixture.width} * fixture.height - 1 : kMaxImagePixels;
+    const Result<Rgb8Image> decoded = decode_image(bytes, limit);
+    const std::span<const uint8_t> all(bytes);
+    for (size_t length = 0; length <= std::min<size_t>(bytes.size(), 4096); ++length) {
+      const std::string refusal = header_refusal(all.first(length), limit);
+      if (refusal.empty()) continue;
+      ASSERT_FALSE(decoded.ok()) << "refused from " << length << " bytes: " << refusal;
+      ASSERT_EQ(refusal, decoded.error()) << "from " << length << " bytes";
+    }
+    if (fixture.pillow_accepts) {
+      EXPECT_EQ(header_refusal(bytes, limit), decoded.error());
+      ++refused_whole;
+    }
+  }
+  EXPECT_GE(refused_whole, 60);
+}
+
+TEST(HeaderRefusal, ImagesWithinTheLimitAndOtherBytesAreLeftToTheDecoder) {
+  const std::vector<uint8_t> jpeg = read_file(kFixtures / "jpeg_baseline_420");  // 61 x 47
+  EXPECT_EQ(header_refusal(jpeg), "");
+  EXPECT_EQ(header_refusal(jpeg, 61 * 47), "");
+  EXPECT_EQ(header_refusal(read_file(kFixtures / "png_rgb8"), 37 * 23), "");
+  const std::string text = "GIF89a, or any other format";
+  EXPECT_EQ(header_refusal({reinterpret_cast<const uint8_t*>(text.data()), text.size()}, 1), "");
+  EXPECT_EQ(header_refusal({}, 1), "");
 }
 
 }  // namespace

@@ -127,38 +127,57 @@ unsigned pillow_draft_scale(JDIMENSION width, JDIMENSION height, int draft_size)
   return 1;
 }
 
-// The libjpeg part. Kept free of C++ objects with destructors, since errors longjmp back here;
-// what must survive the jump lives in the caller's frame.
-// Returns "" on success or the error message.
-std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
-                        std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
-                        RgbRowSink& sink, std::vector<uint8_t>& cmyk_rows) {
-  if (setjmp(errors.jump)) {
+// A libjpeg decompressor reading `bytes` through a suspending source; destroyed with it.
+// libjpeg's errors longjmp to the setjmp of the function that made the failing call, so those
+// functions hold no C++ objects with destructors: what must survive lives here.
+struct Decompressor {
+  jpeg_decompress_struct cinfo;
+  ErrorManager errors;
+  jpeg_source_mgr source{};
+
+  explicit Decompressor(std::span<const uint8_t> bytes) {
+    cinfo.err = jpeg_std_error(&errors.pub);
+    errors.pub.error_exit = jump_to_error;
+    errors.pub.output_message = ignore_message;
+    jpeg_create_decompress(&cinfo);
+    source.next_input_byte = bytes.data();
+    source.bytes_in_buffer = bytes.size();
+    source.init_source = noop_source;
+    source.fill_input_buffer = suspend_at_end;
+    source.skip_input_data = skip_input;
+    source.resync_to_restart = jpeg_resync_to_restart;
+    source.term_source = noop_source;
+    cinfo.src = &source;
+  }
+  ~Decompressor() { jpeg_destroy_decompress(&cinfo); }
+  Decompressor(const Decompressor&) = delete;
+  Decompressor& operator=(const Decompressor&) = delete;
+
+  std::string error_message() {
     char message[JMSG_LENGTH_MAX];
     errors.pub.format_message(reinterpret_cast<j_common_ptr>(&cinfo), message);
     return message;
   }
-  jpeg_source_mgr source{};
-  source.next_input_byte = bytes.data();
-  source.bytes_in_buffer = bytes.size();
-  source.init_source = noop_source;
-  source.fill_input_buffer = suspend_at_end;
-  source.skip_input_data = skip_input;
-  source.resync_to_restart = jpeg_resync_to_restart;
-  source.term_source = noop_source;
-  cinfo.src = &source;
+};
 
+constexpr std::string_view kTruncated = "image file is truncated";
+
+// libjpeg reads the markers up to the first scan. Returns "", kTruncated when the bytes end
+// first, or libjpeg's error.
+std::string read_header(Decompressor& d) {
+  if (setjmp(d.errors.jump)) return d.error_message();
   int header;
   do {
-    header = jpeg_read_header(&cinfo, FALSE);
+    header = jpeg_read_header(&d.cinfo, FALSE);
   } while (header == JPEG_HEADER_TABLES_ONLY);
-  if (header == JPEG_SUSPENDED) return "image file is truncated";
+  return header == JPEG_SUSPENDED ? std::string(kTruncated) : "";
+}
 
-  // Pillow refuses by the size in the header, whatever scale it decodes at.
-  if (std::string refused = refuse_size(cinfo.image_width, cinfo.image_height, max_pixels);
-      !refused.empty()) {
-    return refused;
-  }
+// The scans, after read_header and the size check. Returns "" on success or the error message.
+std::string run_libjpeg(Decompressor& d, int draft_size, RgbRowSink& sink,
+                        std::vector<uint8_t>& cmyk_rows) {
+  if (setjmp(d.errors.jump)) return d.error_message();
+  jpeg_decompress_struct& cinfo = d.cinfo;
   if (draft_size > 0) {
     cinfo.scale_num = 1;
     cinfo.scale_denom = pillow_draft_scale(cinfo.image_width, cinfo.image_height, draft_size);
@@ -171,7 +190,7 @@ std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   cinfo.dct_method = JDCT_ISLOW;
   cinfo.do_fancy_upsampling = TRUE;
-  if (!jpeg_start_decompress(&cinfo)) return "image file is truncated";
+  if (!jpeg_start_decompress(&cinfo)) return std::string(kTruncated);
 
   // libjpeg writes straight into the sink's rows (CMYK goes through one strip of its own).
   const int width = static_cast<int>(cinfo.output_width);
@@ -191,7 +210,7 @@ std::string run_libjpeg(jpeg_decompress_struct& cinfo, ErrorManager& errors,
         rows[r] = cmyk ? &cmyk_rows[cmyk_row_bytes * r] : strip.data + (filled + r) * row_bytes;
       }
       const int read = static_cast<int>(jpeg_read_scanlines(&cinfo, rows, wanted));
-      if (read == 0) return "image file is truncated";
+      if (read == 0) return std::string(kTruncated);
       if (cmyk) {
         for (int r = 0; r < read; ++r) {
           inverted_cmyk_to_rgb(rows[r], width, strip.data + (filled + r) * row_bytes);
@@ -213,17 +232,27 @@ std::string decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int 
   if (std::string refused = check_markers_like_pillow(bytes); !refused.empty()) {
     return "JPEG: " + refused;
   }
-  jpeg_decompress_struct cinfo;
-  ErrorManager errors;
-  cinfo.err = jpeg_std_error(&errors.pub);
-  errors.pub.error_exit = jump_to_error;
-  errors.pub.output_message = ignore_message;
-  jpeg_create_decompress(&cinfo);
+  Decompressor decompressor(bytes);
+  if (std::string error = read_header(decompressor); !error.empty()) return "JPEG: " + error;
+  // Pillow refuses by the size in the header, whatever scale it decodes at.
+  if (std::string refused =
+          refuse_size(decompressor.cinfo.image_width, decompressor.cinfo.image_height, max_pixels);
+      !refused.empty()) {
+    return "JPEG: " + refused;
+  }
   std::vector<uint8_t> cmyk_rows;
-  const std::string error =
-      run_libjpeg(cinfo, errors, bytes, max_pixels, draft_size, sink, cmyk_rows);
-  jpeg_destroy_decompress(&cinfo);
+  const std::string error = run_libjpeg(decompressor, draft_size, sink, cmyk_rows);
   return error.empty() ? error : "JPEG: " + error;
+}
+
+std::string jpeg_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
+  // Both walks stop at the first scan, so a header complete in the prefix reads as in the file.
+  if (!check_markers_like_pillow(prefix).empty()) return "";
+  Decompressor decompressor(prefix);
+  if (!read_header(decompressor).empty()) return "";
+  const std::string refused =
+      refuse_size(decompressor.cinfo.image_width, decompressor.cinfo.image_height, max_pixels);
+  return refused.empty() ? refused : "JPEG: " + refused;
 }
 
 Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size) {

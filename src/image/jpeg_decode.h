@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "decode_common.h"
 #include "pomona/error.h"
@@ -21,5 +22,8 @@ Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels
 // (the sink may have taken some rows by then).
 std::string decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
                         RgbRowSink& sink);
+
+// header_refusal (include/pomona/image.h) for bytes starting with the SOI marker.
+std::string jpeg_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels);
 
 }  // namespace pomona::image_internal

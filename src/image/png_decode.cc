@@ -518,6 +518,15 @@ bool decode_png_inflating_whole(std::span<const uint8_t> bytes, const Preamble& 
   return true;
 }
 
+std::string png_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
+  // The preamble ends at the first IDAT: one complete in the prefix reads as in the file.
+  Result<Preamble> preamble = read_preamble(prefix);
+  if (!preamble.ok()) return "";
+  const Header& header = preamble.value().header;
+  const std::string refused = refuse_size(header.width, header.height, max_pixels);
+  return refused.empty() ? refused : "PNG: " + refused;
+}
+
 std::string decode_png(std::span<const uint8_t> bytes, int64_t max_pixels, RgbRowSink& sink) {
   Result<Preamble> preamble = read_preamble(bytes);
   if (!preamble.ok()) return "PNG: " + preamble.error();

@@ -2,6 +2,7 @@
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/interfaces.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -23,7 +24,9 @@ Bytes too_large(const std::string& uri, int64_t size, int64_t max_bytes) {
 }
 
 // info: the file's listed size when known (type File), which spares S3 a HEAD request.
-Bytes read_located(const std::string& uri, const arrow::fs::FileInfo& info, int64_t max_bytes) {
+// check_prefix: see read_bytes in include/pomona/io.h; empty for none.
+Bytes read_located(const std::string& uri, const arrow::fs::FileInfo& info, int64_t max_bytes,
+                   const PrefixCheck& check_prefix) {
   const auto failure = [&](const arrow::Status& status) {
     return Bytes::failure("cannot read " + uri + ": " + internal::reason_of(status));
   };
@@ -56,6 +59,20 @@ Bytes read_located(const std::string& uri, const arrow::fs::FileInfo& info, int6
   if (!size.ok()) return failure(size.status());
   // The file may have grown since it was listed.
   if (*size > max_bytes) return too_large(uri, *size, max_bytes);
+  int64_t prefix_size = 0;
+  std::vector<uint8_t> prefix;
+  if (check_prefix && *size > kPrefixCheckMinFileBytes) {
+    prefix.resize(kPrefixCheckBytes);
+    auto read = (*file)->ReadAt(0, kPrefixCheckBytes, prefix.data());
+    if (!read.ok()) return failure(read.status());
+    if (*read != kPrefixCheckBytes) {
+      return Bytes::failure("cannot read " + uri + ": file changed size while being read");
+    }
+    if (std::string refused = check_prefix(prefix); !refused.empty()) {
+      return Bytes::failure(refused);
+    }
+    prefix_size = kPrefixCheckBytes;
+  }
   std::vector<uint8_t> bytes;
   try {
     bytes.resize(*size);
@@ -64,9 +81,10 @@ Bytes read_located(const std::string& uri, const arrow::fs::FileInfo& info, int6
                           std::to_string(*size) + " bytes");
   }
   // Read straight into the vector: no intermediate Arrow buffer to copy from.
-  auto read = (*file)->ReadAt(0, *size, bytes.data());
+  std::copy(prefix.begin(), prefix.end(), bytes.begin());
+  auto read = (*file)->ReadAt(prefix_size, *size - prefix_size, bytes.data() + prefix_size);
   if (!read.ok()) return failure(read.status());
-  if (*read != *size) {
+  if (*read != *size - prefix_size) {
     return Result<std::vector<uint8_t>>::failure("cannot read " + uri +
                                                  ": file changed size while being read");
   }
@@ -76,13 +94,18 @@ Bytes read_located(const std::string& uri, const arrow::fs::FileInfo& info, int6
 }  // namespace
 
 Result<std::vector<uint8_t>> read_bytes(const std::string& uri, int64_t max_bytes) {
-  return read_located(uri, arrow::fs::FileInfo(), max_bytes);
+  return read_located(uri, arrow::fs::FileInfo(), max_bytes, {});
 }
 
 Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input, int64_t max_bytes) {
+  return read_bytes(input, max_bytes, {});
+}
+
+Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input, int64_t max_bytes,
+                                        const PrefixCheck& check_prefix) {
   arrow::fs::FileInfo info(input.uri, arrow::fs::FileType::File);
   info.set_size(input.size);
-  return read_located(input.uri, info, max_bytes);
+  return read_located(input.uri, info, max_bytes, check_prefix);
 }
 
 }  // namespace pomona

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -84,6 +86,51 @@ TEST(ReadBytes, FileOverTheBudgetIsRefusedBeforeAnyByteIsRead) {
   const Result<std::vector<uint8_t>> small = read_bytes(folder.write("a.jpg", "12345"), 4);
   ASSERT_FALSE(small.ok());
   EXPECT_THAT(small.error(), HasSubstr("5 bytes, more than the 4 bytes allowed per file"));
+}
+
+TEST(ReadBytes, LargeFileHasItsFirstBytesCheckedBeforeTheRestIsRead) {
+  TempFolder folder;
+  std::string head(kPrefixCheckBytes + 10, '\0');
+  for (size_t i = 0; i < head.size(); ++i) head[i] = static_cast<char>(i * 7 % 251);
+  const std::string file = folder.write("big.jpg", head);
+  const int64_t size = kPrefixCheckMinFileBytes + 1;
+  std::filesystem::resize_file(file, size);  // the rest: a sparse tail of zeros
+  const ObjectInfo input{.uri = file, .size = size};
+  std::vector<std::string> seen;
+  const auto check = [&](std::string answer) {
+    return [&seen, answer](std::span<const uint8_t> prefix) {
+      seen.emplace_back(prefix.begin(), prefix.end());
+      return answer;
+    };
+  };
+
+  const Result<std::vector<uint8_t>> refused = read_bytes(input, size, check("refused: bomb"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error(), "refused: bomb");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], head.substr(0, kPrefixCheckBytes));
+
+  const Result<std::vector<uint8_t>> read = read_bytes(input, size, check(""));
+  ASSERT_TRUE(read.ok()) << read.error();
+  ASSERT_EQ(read.value().size(), static_cast<size_t>(size));
+  EXPECT_EQ(std::string(read.value().begin(), read.value().begin() + head.size()), head);
+  EXPECT_EQ(std::count(read.value().begin() + head.size(), read.value().end(), 0),
+            size - static_cast<int64_t>(head.size()));
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST(ReadBytes, SmallFileIsReadInOneStepWithoutThePrefixCheck) {
+  TempFolder folder;
+  const std::string file = folder.write("small.jpg", "12345");
+  bool checked = false;
+  const Result<std::vector<uint8_t>> bytes =
+      read_bytes(ObjectInfo{.uri = file, .size = 5}, 100, [&](std::span<const uint8_t>) {
+        checked = true;
+        return std::string("refused");
+      });
+  ASSERT_TRUE(bytes.ok()) << bytes.error();
+  EXPECT_EQ(bytes.value().size(), 5u);
+  EXPECT_FALSE(checked);
 }
 
 TEST(ReadBytes, FifoIsAnErrorNotAHang) {

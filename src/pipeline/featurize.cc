@@ -13,6 +13,8 @@
 #include "ordered_chunks.h"
 #include "pomona/batch.h"
 #include "pomona/error.h"
+#include "pomona/image.h"
+#include "pomona/io.h"
 #include "pomona/pipeline.h"
 #include "pomona/table.h"
 #include "read_ahead.h"
@@ -20,6 +22,13 @@
 
 namespace pomona {
 namespace {
+
+// read_bytes, with the image header of a large file looked at first: a JPEG or PNG the decoder
+// refuses from its header (a decompression bomb) gets the decoder's error, the rest unread.
+Result<std::vector<uint8_t>> read_input(const ObjectInfo& input, int64_t max_bytes) {
+  return read_bytes(input, max_bytes,
+                    [](std::span<const uint8_t> prefix) { return header_refusal(prefix); });
+}
 
 // Turns chunks of consecutive listed inputs into rows with its own ChunkFeaturizer (batch.h): one
 // single-threaded network per worker, so decoding interleaves with inference on the same core and
@@ -48,7 +57,7 @@ class Worker {
       // Read here rather than by the featurizer: the listed size is checked against the budget
       // before a byte is read.
       Result<std::vector<uint8_t>> bytes =
-          read_ahead_ ? read_ahead_->take(i) : read_bytes(inputs_[i], max_file_bytes_);
+          read_ahead_ ? read_ahead_->take(i) : read_input(inputs_[i], max_file_bytes_);
       if (!bytes.ok()) {
         row.error = bytes.error();
         continue;
@@ -222,7 +231,7 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   if (io_threads > 0) {
     read_ahead = std::make_unique<ReadAhead>(
         todo, io_threads, kMaxBytesReadAhead,
-        [max = options.max_file_bytes](const ObjectInfo& input) { return read_bytes(input, max); });
+        [max = options.max_file_bytes](const ObjectInfo& input) { return read_input(input, max); });
   }
   std::vector<std::jthread> threads;
   // Declared after the threads, so it runs first when they are joined by an exception: workers

@@ -137,7 +137,9 @@ TEST(FeatureExtractor, Bf16RunsTheFirstTwoBlocksInFp32AndEveryLaterConvolutionIn
   for (const std::string& implementation :
        static_cast<const MobileNetV2Network&>(*network).primitive_implementations(1)) {
     const bool bf16 = implementation.find("bf16") != std::string::npos;
-    if (in_stem) EXPECT_FALSE(bf16) << implementation;
+    if (in_stem) {
+      EXPECT_FALSE(bf16) << implementation;
+    }
     if (implementation.starts_with("block_1_project: ")) in_stem = false;
     if (bf16) ++bf16_convolutions;
   }

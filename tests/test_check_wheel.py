@@ -1,6 +1,6 @@
 """tools/check_wheel.py on small wheels made here: it passes a conforming one and names each
 violation (a symbol version above the tag, an unbundled library, a bundled library without its
-licence). Also pins src/pipeline/condition_wait.h: condition_variable::wait without it needs
+licence). Also pins include/pomona/condition_wait.h: condition_variable::wait without it needs
 GLIBCXX_3.4.30, above manylinux_2_34."""
 import pathlib
 import subprocess
@@ -26,7 +26,7 @@ void wait_once(std::condition_variable& changed, std::mutex& mutex, bool& ready)
 
 def shared_library(tmp_path, name, source, *libraries) -> bytes:
     (tmp_path / f"{name}.cc").write_text(source)
-    subprocess.run(["g++", "-std=c++20", "-O1", "-shared", "-fPIC", f"-I{ROOT}/src/pipeline", "-o",
+    subprocess.run(["g++", "-std=c++20", "-O1", "-shared", "-fPIC", f"-I{ROOT}/include", "-o",
                     str(tmp_path / f"{name}.so"), str(tmp_path / f"{name}.cc"), *libraries], check=True)
     return (tmp_path / f"{name}.so").read_bytes()
 
@@ -44,7 +44,7 @@ def test_condition_variable_wait_needs_glibcxx_3_4_30_unless_bound_to_the_old_ve
     unbound = shared_library(tmp_path, "unbound", WAITS % "")
     problems = check(wheel(tmp_path, {"pomona/_pomona.so": unbound}), sizes=False)
     assert problems == ["pomona/_pomona.so needs GLIBCXX_3.4.30 from libstdc++.so.6: above manylinux_2_34"]
-    bound = shared_library(tmp_path, "bound", WAITS % '#include "condition_wait.h"')
+    bound = shared_library(tmp_path, "bound", WAITS % '#include "pomona/condition_wait.h"')
     assert check(wheel(tmp_path, {"pomona/_pomona.so": bound}), sizes=False) == []
 
 

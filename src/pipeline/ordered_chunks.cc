@@ -1,6 +1,6 @@
 #include "ordered_chunks.h"
 
-#include "condition_wait.h"
+#include "pomona/condition_wait.h"
 
 namespace pomona {
 

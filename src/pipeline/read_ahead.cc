@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "condition_wait.h"
+#include "pomona/condition_wait.h"
 
 namespace pomona {
 

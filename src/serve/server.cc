@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "pomona/condition_wait.h"  // cpp-httplib's thread pool waits on a condition_variable
 #include "pomona/error.h"
 #include "pomona/serve.h"
 #include "serve/metrics.h"

@@ -1,5 +1,7 @@
 #include "serve/work_queue.h"
 
+#include "pomona/condition_wait.h"
+
 namespace pomona::serving {
 
 bool WorkQueue::try_push(std::shared_ptr<Job> job) {

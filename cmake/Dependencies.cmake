@@ -13,7 +13,9 @@ find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 # classify/: approximate nearest neighbours for large indexes (header-only).
 find_path(HNSWLIB_INCLUDE_DIR hnswlib/hnswlib.h REQUIRED)
 # serve/: the HTTP server (Debian's compiled cpp-httplib 0.11).
-pkg_check_modules(CPP_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+if(POMONA_BUILD_HTTP_SERVER)
+  pkg_check_modules(CPP_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+endif()
 # The libjpeg API of libjpeg-turbo (JPEG::JPEG): suspending input, as Pillow reads JPEGs.
 find_package(JPEG REQUIRED)
 # libdeflate: whole-buffer inflate of PNG data, faster than zlib's (src/image/png_decode.cc).

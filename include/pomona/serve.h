@@ -45,7 +45,9 @@ struct ServeOptions {
 // accepting, finishes the requests in flight and returns. SIGHUP reloads options.index: requests
 // already taken finish on the old index, later ones use the new one; an index that fails to load
 // or was built with other weights is refused (logged, counted) and the old one stays. Throws
-// JobError when it cannot bind, or the first load fails (bad index, other weights).
+// JobError when it cannot bind, or the first load fails (bad index, other weights), and
+// JobError(kConfiguration) in a build without the HTTP server (POMONA_BUILD_HTTP_SERVER=OFF: the
+// wheels).
 void serve(const ServeOptions& options);
 
 }  // namespace pomona

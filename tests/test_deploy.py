@@ -259,7 +259,7 @@ def test_job_on_a_cluster_whose_workers_lack_pomona_gets_it_from_the_packed_env(
     want = rows_by_relative_path(work / "cli-cluster.parquet", str(work / "images"))
     got = {}
     for part in sorted((output / "features").glob("part-*.parquet")):
-        for path, row in rows_by_relative_path(part, "file:" + str(work / "images")).items():
+        for path, row in rows_by_relative_path(part, str(work / "images")).items():
             assert path not in got, f"two rows for {path}"
             got[path] = row
     assert_bit_identical(got, want)

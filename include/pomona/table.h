@@ -173,4 +173,9 @@ std::vector<FeatureRow> read_rows(const std::string& path);
 void read_row_batches(const std::string& path, int64_t batch_rows,
                       const std::function<void(std::vector<FeatureRow>& rows)>& consume);
 
+// The settings a features path records in its schema metadata (WriterOptions::settings and
+// metadata: featurize's feature_settings, pomona.version), read from its first file in
+// read_rows' order; empty when there is no such file or it records none.
+std::map<std::string, std::string> recorded_settings(const std::string& features);
+
 }  // namespace pomona

@@ -1,7 +1,5 @@
 // ClassIndex: build, merge, calibration and queries (include/pomona/classify.h).
-#include <arrow/api.h>
 #include <hnswlib/hnswlib.h>
-#include <parquet/arrow/reader.h>
 
 #include <Eigen/Dense>
 #include <algorithm>
@@ -12,7 +10,6 @@
 
 #include "classify/index_state.h"
 #include "classify/label_info.h"
-#include "io/filesystem.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
 #include "pomona/table.h"
@@ -82,31 +79,6 @@ LabelledRows read_labelled_rows(const std::string& features) {
               (rows.error_rows > 0 ? " (" + std::to_string(rows.error_rows) + " error rows)" : ""));
   }
   return rows;
-}
-
-// The settings a features file records in its schema metadata (featurize's feature_settings), of
-// its first part file for a folder; empty when it records none.
-std::map<std::string, std::string> recorded_settings(const std::string& features) {
-  std::string file = features;
-  if (internal::is_folder(features)) {
-    file.clear();
-    for (const std::string& name : internal::file_names_in(features)) {
-      if (name.front() != '.' && name.front() != '_' && name.ends_with(".parquet")) {
-        file = internal::join_uri(features, name);
-        break;
-      }
-    }
-    if (file.empty()) return {};
-  }
-  auto reader =
-      parquet::arrow::OpenFile(internal::open_input_file(file), arrow::default_memory_pool());
-  std::shared_ptr<arrow::Schema> schema;
-  if (!reader.ok() || !(*reader)->GetSchema(&schema).ok() || !schema->metadata()) return {};
-  std::map<std::string, std::string> settings;
-  for (int64_t i = 0; i < schema->metadata()->size(); ++i) {
-    settings[schema->metadata()->key(i)] = schema->metadata()->value(i);
-  }
-  return settings;
 }
 
 // `given` completed with what the features record, after checking that the two agree.

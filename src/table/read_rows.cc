@@ -1,6 +1,7 @@
 // read_rows (include/pomona/table.h).
 #include <arrow/array.h>
 #include <arrow/record_batch.h>
+#include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/reader.h>
 
 #include "io/arrow_status.h"
@@ -15,10 +16,17 @@ namespace {
   throw JobError(ExitCode::kInputOutput, "cannot read " + file + ": " + reason);
 }
 
-template <typename T>
-T check(arrow::Result<T> result, const std::string& file) {
-  if (!result.ok()) throw_read_error(file, internal::reason_of(result.status()));
-  return std::move(result).ValueUnsafe();
+// The Parquet files of a features path: the file itself, or a folder's *.parquet files in name
+// order, skipping names that start with "." or "_" (temp files, the manifest, _unreduced/).
+std::vector<std::string> feature_files(const std::string& path) {
+  if (!internal::is_folder(path)) return {path};
+  std::vector<std::string> files;
+  for (const std::string& name : internal::file_names_in(path)) {
+    if (name.front() != '.' && name.front() != '_' && name.ends_with(".parquet")) {
+      files.push_back(internal::join_uri(path, name));
+    }
+  }
+  return files;
 }
 
 template <typename ArrayType>
@@ -74,11 +82,11 @@ void read_batches_of_file(const std::string& file, int64_t batch_rows,
   if (const arrow::Status status = builder.Open(input); !status.ok()) {
     throw_read_error(file, internal::reason_of(status));
   }
-  auto reader = check(builder.properties(properties)->Build(), file);
-  auto batches = check(reader->GetRecordBatchReader(), file);
+  auto reader = internal::check_io(builder.properties(properties)->Build(), "read", file);
+  auto batches = internal::check_io(reader->GetRecordBatchReader(), "read", file);
   std::vector<FeatureRow> rows;
   while (true) {
-    std::shared_ptr<arrow::RecordBatch> batch = check(batches->Next(), file);
+    std::shared_ptr<arrow::RecordBatch> batch = internal::check_io(batches->Next(), "read", file);
     if (batch == nullptr) break;
     rows.clear();
     append_rows_of_batch(*batch, file, rows);
@@ -99,17 +107,22 @@ std::vector<FeatureRow> read_rows(const std::string& path) {
 
 void read_row_batches(const std::string& path, int64_t batch_rows,
                       const std::function<void(std::vector<FeatureRow>&)>& consume) {
-  std::vector<std::string> files;
-  if (internal::is_folder(path)) {
-    for (const std::string& name : internal::file_names_in(path)) {
-      if (name.front() != '.' && name.front() != '_' && name.ends_with(".parquet")) {
-        files.push_back(internal::join_uri(path, name));
-      }
-    }
-  } else {
-    files.push_back(path);
+  for (const std::string& file : feature_files(path))
+    read_batches_of_file(file, batch_rows, consume);
+}
+
+std::map<std::string, std::string> recorded_settings(const std::string& features) {
+  const std::vector<std::string> files = feature_files(features);
+  if (files.empty()) return {};
+  auto reader = parquet::arrow::OpenFile(internal::open_input_file(files.front()),
+                                         arrow::default_memory_pool());
+  std::shared_ptr<arrow::Schema> schema;
+  if (!reader.ok() || !(*reader)->GetSchema(&schema).ok() || !schema->metadata()) return {};
+  std::map<std::string, std::string> settings;
+  for (int64_t i = 0; i < schema->metadata()->size(); ++i) {
+    settings[schema->metadata()->key(i)] = schema->metadata()->value(i);
   }
-  for (const std::string& file : files) read_batches_of_file(file, batch_rows, consume);
+  return settings;
 }
 
 }  // namespace pomona

@@ -151,11 +151,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-int thread_budget(int requested) {
-  if (requested > 0) return requested;
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 }  // namespace
 
 std::map<std::string, std::string> feature_settings(const FeaturizeOptions& options,

@@ -107,17 +107,17 @@ def test_s3_to_s3_gives_the_local_rows_with_a_manifest_and_success_written_last(
         spark, case, local_rows, moto_s3):  # noqa: F811
     # A run that died earlier left a part file and a _temporary folder: neither may survive.
     client = moto_s3.client()
-    client.put_object(Bucket=OUTPUT_BUCKET, Key="s3s3/features/part-00000-deadbeef-7.parquet",
+    client.put_object(Bucket=OUTPUT_BUCKET, Key="s3s3/part-00000-deadbeef-7.parquet",
                       Body=b"half a part")
-    client.put_object(Bucket=OUTPUT_BUCKET, Key="s3s3/features/_temporary/x", Body=b"")
+    client.put_object(Bucket=OUTPUT_BUCKET, Key="s3s3/_temporary/x", Body=b"")
     run_job(case, f"s3://{INPUT_BUCKET}/photos/", f"s3://{OUTPUT_BUCKET}/s3s3")
-    output = f"s3://{OUTPUT_BUCKET}/s3s3/features"
+    output = f"s3://{OUTPUT_BUCKET}/s3s3"  # the pomona command's layout: part files in OUTPUT
     got = rows_by_key(pomona.spark.read_written(output), f"s3://{INPUT_BUCKET}/photos")
     assert got == local_rows
-    manifest, keys = manifest_and_files(moto_s3, "s3s3/features")
+    manifest, keys = manifest_and_files(moto_s3, "s3s3")
     assert sum(line["rows"] for line in manifest) == len(local_rows)
-    assert keys == sorted([f"s3s3/features/{line['file']}" for line in manifest]
-                          + ["s3s3/features/_SUCCESS", "s3s3/features/_pomona_manifest.jsonl"])
+    assert keys == sorted([f"s3s3/{line['file']}" for line in manifest]
+                          + ["s3s3/_SUCCESS", "s3s3/_pomona_manifest.jsonl"])
     assert all(line["file"].startswith("part-") for line in manifest)
 
 

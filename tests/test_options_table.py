@@ -95,7 +95,7 @@ def cli_options(pomona_bin, *command):
             continue
         head = re.sub(r" (Excludes|Needs): .*$", "", re.split(r"\s{2,}", line.strip())[0])
         names, _, kind = head.partition(" ")
-        default = re.search(r"(?<![<>])=(\S+)$", kind)
+        default = re.search(r"(?<![<>])=(\S+)", kind)
         for name in names.split(","):
             if name.startswith("--") or name.isupper():
                 options[name] = Spec(name, default.group(1) if default else NO_DEFAULT,
@@ -176,6 +176,92 @@ def problems(rows, actual):
     return found
 
 
+COMMANDS_HEADER = "| command | option | Python | meaning |"
+# The Python API beside the other commands: owners whose every parameter the table must list, and
+# methods it may name.
+PYTHON_OWNERS = {"PCA": pomona.PCA, "Classifier": pomona.Classifier,
+                 "Classifier.classify": pomona.Classifier.classify,
+                 "resolve_weights": pomona.resolve_weights}
+PYTHON_METHODS = {"PCA.partial_fit": pomona.PCA.partial_fit, "PCA.save": pomona.PCA.save,
+                  "PCA.merge": pomona.PCA.merge, "PCA.transform": pomona.PCA.transform,
+                  "PCA.load": pomona.PCA.load}
+
+
+def owner_options(owners):
+    """{"Owner(param)": Spec} of each owner's parameters."""
+    options = {}
+    for owner, function in owners.items():
+        for name, parameter in inspect.signature(function).parameters.items():
+            if name in NOT_OPTIONS or name == "cls":
+                continue
+            default = NO_DEFAULT if parameter.default is parameter.empty else parameter.default
+            options[f"{owner}({name})"] = Spec(name, default)
+    return options
+
+
+def read_commands_table(readme):
+    """[(command, [cli Spec], {"Owner(param)": Spec})] of the table of the other commands."""
+    lines = readme.splitlines()
+    rows = []
+    for line in lines[lines.index(COMMANDS_HEADER) + 2:]:
+        if not line.startswith("|"):
+            break
+        command, option, python = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:4]]
+        specs = {}
+        for item in re.findall(r"`([^`]+)`", python):
+            owner, name, equals, default = re.fullmatch(r"([\w.]+)\((\w+)(=?)(.*)\)", item).groups()
+            specs[f"{owner}({name})"] = Spec(name, ast.literal_eval(default) if equals else NO_DEFAULT)
+        rows.append((command.strip("`"), parse_cell("cli", option), specs))
+    return rows
+
+
+def commands_problems(rows, pomona_bin):
+    """What the table of the other commands gets wrong about their --help and the Python API."""
+    found = []
+    python = owner_options({**PYTHON_OWNERS, **PYTHON_METHODS})
+    listed_cli, listed_python = set(), set()
+    helps = {}
+    for command, cli_specs, python_specs in rows:
+        if command not in helps:
+            helps[command] = {name: spec for name, spec in
+                              cli_options(pomona_bin, *command.split()).items()
+                              if not name.startswith("--s3-")}
+        for spec in cli_specs:
+            listed_cli.add((command, spec.name))
+            have = helps[command].get(spec.name)
+            if have is None:
+                found.append(f"{command}: the table lists {spec.name}, which it does not have")
+            elif (spec.default != NO_DEFAULT) if have.flag else \
+                    (spec.default == NO_DEFAULT) != (have.default == NO_DEFAULT) \
+                    or spec.value() != have.value():
+                found.append(f"{command}: {spec.name} defaults to {have.default!r}, "
+                             f"the table says {spec.default!r}")
+        for key, spec in python_specs.items():
+            listed_python.add(key)
+            have = python.get(key)
+            if have is None:
+                found.append(f"python: the table lists {key}, which it does not have")
+            elif spec.value() != have.value() or \
+                    (spec.default == NO_DEFAULT) != (have.default == NO_DEFAULT):
+                found.append(f"python: {key} defaults to {have.default!r}, "
+                             f"the table says {spec.default!r}")
+            elif len(cli_specs) == 1 and cli_specs[0].name.startswith("--") and \
+                    key.split("(")[0] in PYTHON_OWNERS:  # an option, not a method's argument
+                cli = helps[command].get(cli_specs[0].name)
+                owner = key.split("(")[0].split(".")[0].lower()
+                if cli_specs[0].key() not in (spec.name, f"{owner}_{spec.name}"):
+                    found.append(f"{command}: {cli_specs[0].name} is {key} in Python")
+                elif len(python_specs) == 1 and cli is not None and cli.value() != have.value():
+                    found.append(f"{command}: {cli_specs[0].name} defaults to {cli.value()!r}, "
+                                 f"{key} to {have.value()!r}")
+    for command, options in helps.items():
+        for name in sorted(set(options) - {n for c, n in listed_cli if c == command}):
+            found.append(f"{command}: {name} is not in the table")
+    for key in sorted(set(owner_options(PYTHON_OWNERS)) - listed_python):
+        found.append(f"python: {key} is not in the table")
+    return found
+
+
 @pytest.fixture(scope="module")
 def readme_rows():
     return read_table((ROOT / "README.md").read_text(encoding="utf-8"))
@@ -183,6 +269,26 @@ def readme_rows():
 
 def test_readme_table_lists_every_option_of_every_face_with_its_default(pomona_bin, readme_rows):
     assert problems(readme_rows, faces(pomona_bin)) == []
+
+
+def test_readme_table_of_the_other_commands_matches_their_help_and_python(pomona_bin):
+    rows = read_commands_table((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert {command for command, _, _ in rows} == {"pca fit", "pca transform", "report", "index",
+                                                   "classify", "serve", "weights fetch"}
+    assert commands_problems(rows, pomona_bin) == []
+    stale = read_commands_table((ROOT / "README.md").read_text(encoding="utf-8").replace(
+        "| `classify` | `--top-k 3` | `Classifier.classify(top_k=3)` |",
+        "| `classify` | `--top-k 3` | `Classifier.classify(top_k=5)` |"))
+    assert commands_problems(stale, pomona_bin) == [
+        "python: Classifier.classify(top_k) defaults to 3, the table says 5"]
+
+
+def test_every_command_takes_the_same_s3_options(pomona_bin):
+    want = {n: s.default for n, s in cli_options(pomona_bin, "featurize").items() if "s3" in n}
+    for command in (["pca", "fit"], ["pca", "transform"], ["report"], ["index"], ["classify"],
+                    ["serve"]):
+        got = {n: s.default for n, s in cli_options(pomona_bin, *command).items() if "s3" in n}
+        assert got == want, command
 
 
 def test_faces_share_the_measured_defaults(pomona_bin):

@@ -56,8 +56,9 @@ def _core_rule(check):
     """An argparse type for an option the core checks (pomona._pomona.check_threads, ...): the
     CLI's message for a refused value."""
     def parse(text: str) -> int:
+        value = int(text)  # not a number: argparse's "invalid batch value: 'x'"
         try:
-            return check(int(text))
+            return check(value)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
     parse.__name__ = check.__name__.removeprefix("check_")

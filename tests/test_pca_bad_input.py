@@ -54,7 +54,7 @@ def test_transform_with_a_model_of_another_dimension_writes_nothing(pomona_bin, 
                model, "--pca-k", 2)
     other = write_features(tmp_path / "b.parquet", random_features(50, 6, seed=9))
     expect_failure(pomona_bin, tmp_path, "pca", "transform", other, model, tmp_path / "out.parquet",
-                   exit_code=3, message="row img0.jpg has 6 features, the PCA model expects 8")
+                   exit_code=3, message="row img0.jpg has 6 features, expected 8")
 
 
 def test_a_features_file_that_is_not_one_is_an_input_error(pomona_bin, tmp_path):

@@ -50,14 +50,14 @@ class PngChunkWalker {
   End end() const { return end_; }
 
  private:
+  std::span<const uint8_t> bytes_;
+  size_t offset_;  // of the next chunk
+  End end_ = End::kNotYet;
+
   bool stop(End end) {
     end_ = end;
     return false;
   }
-
-  std::span<const uint8_t> bytes_;
-  size_t offset_;
-  End end_ = End::kNotYet;
 };
 
 }  // namespace pomona::image_internal

@@ -1,6 +1,7 @@
 // FeatureBlock and read_feature_blocks (include/pomona/table.h).
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "pomona/error.h"
 #include "pomona/table.h"

@@ -30,6 +30,7 @@ def spark():
                .config("spark.ui.enabled", "false")
                .config("spark.sql.shuffle.partitions", "2")
                .config("spark.sql.execution.arrow.maxRecordsPerBatch", "16")
+               .config("spark.ui.showConsoleProgress", "false")
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session
@@ -180,6 +181,10 @@ def test_stages_refuse_bad_params_and_taken_columns_with_one_line(spark, small_w
         featurizer(small_weights).transform(frame)
     with pytest.raises(ValueError, match="outputType must be 'vector' or 'array', not 'list'"):
         featurizer(small_weights, outputType="list", labelCol="folder").transform(frame)
+    with pytest.raises(ValueError, match="input column 'file' is not in the DataFrame"):
+        featurizer(small_weights, pathCol="file", labelCol="folder").transform(frame)
+    with pytest.raises(TypeError, match="must be a vector or an array of numbers, not string"):
+        pomona.spark.PCA(k=2, inputCol="label").fit(frame)
 
 
 def test_unfitted_pipeline_saves_and_loads_its_params(tmp_path):

@@ -86,6 +86,14 @@ def _check_new_columns(dataset, names: List[str]) -> None:
                          "drop it first")
 
 
+def _input_type(dataset, name: str):
+    """The Spark type of dataset's column name; ValueError when there is none."""
+    if name not in dataset.columns:
+        raise ValueError(f"input column {name!r} is not in the DataFrame (columns: "
+                         f"{', '.join(dataset.columns)})")
+    return dataset.schema[name].dataType
+
+
 def _float_arrays(dataset, name: str):
     """Column name as array<float> (what the C++ core reads), from array<float> or a Spark ML
     vector (whose doubles Featurizer and PCA made from floats, so exactly)."""
@@ -94,9 +102,7 @@ def _float_arrays(dataset, name: str):
     from pyspark.sql import functions as F
     from pyspark.sql.types import ArrayType, FloatType
 
-    if name not in dataset.columns:
-        raise ValueError(f"input column {name!r} is not in the DataFrame ({dataset.columns})")
-    data_type = dataset.schema[name].dataType
+    data_type = _input_type(dataset, name)
     column = F.col(f"`{name}`")
     if isinstance(data_type, VectorUDT):
         return vector_to_array(column, "float32")
@@ -210,11 +216,9 @@ class Featurizer(Transformer, _HasColumns, DefaultParamsReadable, DefaultParamsW
         with_label = self.getOrDefault(self.label_from) != "none"
         outputs = [self.getOutputCol()] + ([label_col] if with_label else []) + [error_col]
         _check_new_columns(dataset, outputs)
-        if input_col not in dataset.columns:
-            raise ValueError(f"input column {input_col!r} is not in the DataFrame "
-                             f"({dataset.columns})")
-        input_type = dataset.schema[input_col].dataType
+        input_type = _input_type(dataset, input_col)
         if isinstance(input_type, BinaryType):
+            _input_type(dataset, path_col)
             columns, content_col = [path_col, input_col], input_col
         elif isinstance(input_type, StringType):
             columns, content_col, path_col = [input_col], None, input_col

@@ -171,6 +171,20 @@ def test_pca_model_is_the_cli_model_of_the_same_rows_and_takes_arrays_or_vectors
         np.testing.assert_array_equal(fitted.pc.toArray(), fitted.pca.components_.T)
 
 
+def test_a_corrupt_image_is_an_error_row_with_null_vectors_through_the_stages(
+        spark, small_weights, splits, cli):
+    from pyspark.ml import PipelineModel
+    photos = sorted(splits[0].rglob("*.jpg"))[:3]
+    frame = spark.createDataFrame([(str(path), path.read_bytes()) for path in photos] +
+                                  [("Broken/x.jpg", b"not an image")], "path string, content binary")
+    pca = pomona.spark.PCAModel(pomona.PCA(k=2).fit(pq.read_table(cli[0])))
+    rows = PipelineModel([featurizer(small_weights), pca]).transform(frame).collect()
+    broken = [row for row in rows if row.path == "Broken/x.jpg"]
+    assert [(row.label, row.error, row.features, row.pca) for row in broken] == \
+        [("Broken", "not a JPEG or PNG image", None, None)]
+    assert all(row.error is None and len(row.pca) == 2 for row in rows if row not in broken)
+
+
 def test_stages_refuse_bad_params_and_taken_columns_with_one_line(spark, small_weights):
     with pytest.raises(ValueError, match="exactly one of k or variance"):
         pomona.spark.PCA(k=3, variance=0.9)

@@ -75,8 +75,15 @@ class _HasColumns(HasInputCol, HasOutputCol):
             return floats
         if output_type == "vector":
             from pyspark.ml.functions import array_to_vector
-            return array_to_vector(floats)
+            return _null_safe(array_to_vector, floats)
         raise ValueError(f"outputType must be 'vector' or 'array', not {output_type!r}")
+
+
+def _null_safe(function, column):
+    """function(column) where column is not null, else null: Spark ML's vector_to_array and
+    array_to_vector fail on a null row (an image that was an error row)."""
+    from pyspark.sql import functions as F
+    return F.when(column.isNotNull(), function(column))
 
 
 def _check_new_columns(dataset, names: List[str]) -> None:
@@ -105,7 +112,7 @@ def _float_arrays(dataset, name: str):
     data_type = _input_type(dataset, name)
     column = F.col(f"`{name}`")
     if isinstance(data_type, VectorUDT):
-        return vector_to_array(column, "float32")
+        return _null_safe(lambda vectors: vector_to_array(vectors, "float32"), column)
     if isinstance(data_type, ArrayType):
         return column if isinstance(data_type.elementType, FloatType) else \
             column.cast(ArrayType(FloatType()))

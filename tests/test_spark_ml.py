@@ -221,3 +221,12 @@ def test_packages_export_only_their_api():
     assert all(hasattr(pomona.spark, name) for name in pomona.spark.__all__)
     assert {"Featurizer", "PCA", "PCAModel"} <= set(pomona.spark.__all__)
     assert importlib.resources.files("pomona").joinpath("py.typed").is_file()
+
+
+def test_featurize_workers_import_pomona_spark_without_pyspark_ml():
+    import subprocess
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, pomona.spark; print('pyspark.ml' in sys.modules, "
+         "pomona.spark.Featurizer.__module__, 'pyspark.ml' in sys.modules)"],
+        capture_output=True, text=True, check=True)
+    assert imported.stdout.split() == ["False", "pomona.spark.ml", "True"]

@@ -40,11 +40,22 @@ import pyarrow.parquet as pq
 import pomona
 import pomona.s3
 from pomona.s3 import S3Options
-from pomona.spark.ml import PCA, Featurizer, PCAModel, projector, transform
 
 __all__ = ["featurize", "featurizer", "featurize_to_parquet", "list_images", "task_count",
            "Featurizer", "PCA", "PCAModel", "transform", "projector", "write_parquet",
            "read_written", "hadoop_glob", "tune_for_images", "ROW_DDL", "S3Options"]
+
+# pomona.spark.ml's names, imported when first used: it imports pyspark.ml, which the Python
+# workers of featurize() and write_parquet() need not load.
+_ML_NAMES = ("Featurizer", "PCA", "PCAModel", "transform", "projector")
+
+
+def __getattr__(name: str):
+    if name in _ML_NAMES:
+        from pomona.spark import ml
+        return getattr(ml, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 BatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 

@@ -26,7 +26,7 @@ import hashlib
 import inspect
 import os
 import pickle
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 import pyarrow as pa
 from pyspark import keyword_only
@@ -38,6 +38,14 @@ from pyspark.ml.util import (DefaultParamsReadable, DefaultParamsReader, Default
 
 import pomona
 import pomona.spark
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from pyspark import RDD
+    from pyspark.ml.linalg import DenseMatrix, DenseVector
+    from pyspark.sql import Column, DataFrame
+    from pyspark.sql.types import DataType
 
 __all__ = ["Featurizer", "PCA", "PCAModel", "transform", "projector"]
 
@@ -59,16 +67,16 @@ class _HasColumns(HasInputCol, HasOutputCol):
     def getOutputType(self) -> str:
         return self.getOrDefault(self.outputType)
 
-    def setInputCol(self, value: str):
+    def setInputCol(self, value: str) -> Self:
         return self._set(inputCol=value)
 
-    def setOutputCol(self, value: str):
+    def setOutputCol(self, value: str) -> Self:
         return self._set(outputCol=value)
 
-    def setOutputType(self, value: str):
+    def setOutputType(self, value: str) -> Self:
         return self._set(outputType=value)
 
-    def _output_column(self, floats):
+    def _output_column(self, floats: Column) -> Column:
         """The array<float> Column floats as outputType asks."""
         output_type = self.getOutputType()
         if output_type == "array":
@@ -79,21 +87,21 @@ class _HasColumns(HasInputCol, HasOutputCol):
         raise ValueError(f"outputType must be 'vector' or 'array', not {output_type!r}")
 
 
-def _null_safe(function, column):
+def _null_safe(function: Callable[[Column], Column], column: Column) -> Column:
     """function(column) where column is not null, else null: Spark ML's vector_to_array and
     array_to_vector fail on a null row (an image that was an error row)."""
     from pyspark.sql import functions as F
     return F.when(column.isNotNull(), function(column))
 
 
-def _check_new_columns(dataset, names: List[str]) -> None:
+def _check_new_columns(dataset: DataFrame, names: List[str]) -> None:
     taken = [name for name in names if name in dataset.columns]
     if taken:
         raise ValueError(f"output column {taken[0]!r} already exists: choose another name or "
                          "drop it first")
 
 
-def _input_type(dataset, name: str):
+def _input_type(dataset: DataFrame, name: str) -> DataType:
     """The Spark type of dataset's column name; ValueError when there is none."""
     if name not in dataset.columns:
         raise ValueError(f"input column {name!r} is not in the DataFrame (columns: "
@@ -101,7 +109,7 @@ def _input_type(dataset, name: str):
     return dataset.schema[name].dataType
 
 
-def _float_arrays(dataset, name: str):
+def _float_arrays(dataset: DataFrame, name: str) -> Column:
     """Column name as array<float> (what the C++ core reads), from array<float> or a Spark ML
     vector (whose doubles Featurizer and PCA made from floats, so exactly)."""
     from pyspark.ml.functions import vector_to_array
@@ -128,7 +136,7 @@ def _featurize_options() -> Dict[str, Any]:
             if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
-def _s3_settings(value) -> Optional[Dict[str, Any]]:
+def _s3_settings(value: Any) -> Optional[Dict[str, Any]]:
     """The s3 Param's value: S3Options' fields as a dict (JSON, as Params are saved), from an
     S3Options or a dict of its keyword arguments."""
     if value is None:
@@ -213,7 +221,7 @@ class Featurizer(Transformer, _HasColumns, DefaultParamsReadable, DefaultParamsW
             options["s3"] = pomona.spark.S3Options(**options["s3"])
         return options
 
-    def _transform(self, dataset):
+    def _transform(self, dataset: DataFrame) -> DataFrame:
         from pyspark.sql import functions as F
         from pyspark.sql.functions import arrow_udf
         from pyspark.sql.types import BinaryType, StringType
@@ -332,10 +340,10 @@ class PCA(Estimator, _PCAParams, DefaultParamsReadable, DefaultParamsWritable):
     def setCenter(self, value: bool) -> "PCA":
         return self._set(center=value)
 
-    def _fit(self, dataset) -> "PCAModel":
+    def _fit(self, dataset: DataFrame) -> PCAModel:
         return self._copyValues(PCAModel(self.accumulate(dataset).finalize()))
 
-    def accumulate(self, dataset) -> pomona.PCA:
+    def accumulate(self, dataset: DataFrame) -> pomona.PCA:
         """The statistics of dataset's rows, merged and not yet finalized (merge() more, then
         finalize()). The driver holds one state, however many partitions dataset has."""
         empty = self._empty_pca()
@@ -372,19 +380,19 @@ class PCAModel(Model, _PCAParams, MLReadable, MLWritable):
         return self._pca
 
     @property
-    def pc(self):
+    def pc(self) -> DenseMatrix:
         """The components as Spark ML's PCAModel gives them: a dim x k DenseMatrix."""
         from pyspark.ml.linalg import DenseMatrix
         components = self.pca.components_
         return DenseMatrix(components.shape[1], components.shape[0], components.ravel().tolist())
 
     @property
-    def explainedVariance(self):
+    def explainedVariance(self) -> DenseVector:
         """The k components' explained variance ratios, a DenseVector (Spark ML's PCAModel's)."""
         from pyspark.ml.linalg import DenseVector
         return DenseVector(self.pca.explained_variance_ratio_[:self.pca.model.k])
 
-    def _transform(self, dataset):
+    def _transform(self, dataset: DataFrame) -> DataFrame:
         from pyspark.sql.functions import arrow_udf
 
         _check_new_columns(dataset, [self.getOutputCol()])
@@ -416,7 +424,7 @@ class _PCAModelReader(DefaultParamsReader):
         return model
 
 
-def _tree_reduce(rdd, merge: Callable, fan_in: int):
+def _tree_reduce(rdd: RDD, merge: Callable[[Any, Any], Any], fan_in: int) -> Any:
     """rdd's values merged with merge (associative) by Spark tasks, level by level, each task
     merging the values of at most fan_in partitions, until the last task hands the driver the
     one value left (None when rdd has no values). RDD.treeReduce instead collects its last
@@ -472,7 +480,8 @@ def projector(model: pomona.PCA, features_col: str = "features",
     return project
 
 
-def transform(df, model: pomona.PCA, features_col: str = "features", output_col: str = "pca"):
+def transform(df: DataFrame, model: pomona.PCA, features_col: str = "features",
+              output_col: str = "pca") -> DataFrame:
     """df with one more column, output_col array<float>: each row's projection on the fitted
     model's k components (null where features is null); PCAModel's transform."""
     return (PCAModel(model).setInputCol(features_col).setOutputCol(output_col)

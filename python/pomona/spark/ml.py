@@ -47,9 +47,9 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
     from pyspark.sql.types import DataType
 
-__all__ = ["Featurizer", "PCA", "PCAModel", "transform", "projector"]
+    from pomona.spark import BatchFunction
 
-BatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+__all__ = ["Featurizer", "PCA", "PCAModel", "transform", "projector"]
 
 # The file a saved PCAModel keeps its fitted model in, beside metadata/: the name the pomona
 # command gives the model of a folder output.

@@ -203,12 +203,15 @@ def test_stages_refuse_bad_params_and_taken_columns_with_one_line(spark, small_w
 
 def test_unfitted_pipeline_saves_and_loads_its_params(tmp_path):
     from pyspark.ml import Pipeline
-    pipeline = Pipeline(stages=[pomona.spark.Featurizer(weights="w.h5", batch=8, precision="bf16"),
+    s3 = pomona.spark.S3Options(endpoint="http://127.0.0.1:9000", retries=2)
+    pipeline = Pipeline(stages=[pomona.spark.Featurizer(weights="w.h5", batch=8, precision="bf16", s3=s3),
                                 pomona.spark.PCA(variance=0.9, center=True, outputCol="reduced")])
     pipeline.save(str(tmp_path / "pipeline"))
     featurize, pca = Pipeline.load(str(tmp_path / "pipeline")).getStages()
     assert (featurize.getOrDefault("weights"), featurize.getOrDefault("batch"),
             featurize.getOrDefault("precision"), featurize.getOrDefault("alpha")) == ("w.h5", 8, "bf16", 1.0)
+    loaded_s3 = featurize._featurizer_options()["s3"]  # what the tasks get
+    assert (loaded_s3.endpoint, loaded_s3.retries, loaded_s3.region) == ("http://127.0.0.1:9000", 2, None)
     assert (pca.getK(), pca.getVariance(), pca.getCenter(), pca.getOutputCol()) == (None, 0.9, True, "reduced")
 
 

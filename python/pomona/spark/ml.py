@@ -139,13 +139,11 @@ def _featurize_options() -> Dict[str, Any]:
 def _s3_settings(value: Any) -> Optional[Dict[str, Any]]:
     """The s3 Param's value: S3Options' fields as a dict (JSON, as Params are saved), from an
     S3Options or a dict of its keyword arguments."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return dict(value)
-    import dataclasses
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
+    if value is None or isinstance(value, dict):
+        return value
+    if isinstance(value, pomona.spark.S3Options):
+        return {name: getattr(value, name) for name in dir(value)
+                if not name.startswith("_") and not callable(getattr(value, name))}
     raise TypeError(f"s3 must be a pomona.spark.S3Options or a dict of its fields, not "
                     f"{type(value).__name__}")
 

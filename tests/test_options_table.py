@@ -1,6 +1,6 @@
 """The README's table "Options in every face" against the faces themselves: `pomona featurize
 --help`, the Python signatures (pomona.featurize_batch; pomona.spark's featurizer, list_images and
-PCA) and the Spark job's parser. Every option of each face is in the table with its default; in a
+its pyspark.ml stages Featurizer and PCA, with their Params) and the Spark job's parser. Every option of each face is in the table with its default; in a
 row, the faces give one name (dashes and underscores aside; `PCA(center)` is `pca_center`) and one
 default; renamed options fail with one line naming the new spelling."""
 import argparse
@@ -136,7 +136,7 @@ def faces(pomona_bin):
         "cli": cli_options(pomona_bin, "featurize"),
         "python": python_options(pomona.featurize_batch),
         "spark": python_options(pomona.spark.featurizer, pomona.spark.list_images,
-                                pomona.spark.PCA),
+                                pomona.spark.Featurizer, pomona.spark.PCA),
         "job": job_options(pomona.spark.job.argument_parser()),
     }
 
@@ -305,6 +305,10 @@ def test_faces_share_the_measured_defaults(pomona_bin):
         if python:
             values.append(actual["python"][python].value())
         assert len(set(map(repr, values))) == 1, (cli, values)
+    # The Featurizer stage's Params are featurize()'s options, under their names and defaults.
+    stage = pomona.spark.Featurizer()
+    for name in ("batch", "threads", "alpha", "size", "precision", "label_from", "weights"):
+        assert stage.getOrDefault(name) == actual["spark"][name].default, name
     assert actual["cli"]["--batch"].value() == 1.0  # measured fastest (README, Performance)
     assert actual["cli"]["--threads"].value() == 0.0  # every core
     assert pomona.PCA.__init__.__defaults__[-1] is False  # pomona.PCA(center=False), as Spark's

@@ -175,6 +175,41 @@ def test_every_elf_file_of_the_installed_wheel_resolves_its_libraries(rootfs, wo
         assert "not found" not in resolved, f"{elf}:\n{resolved}"
 
 
+def test_weights_fetch_uses_the_machines_libcurl_and_says_what_to_do_without_it(tmp_path, rootfs, work, python_tag):
+    """The wheel bundles no libcurl: `pomona weights fetch` loads the machine's when it starts. Here
+    (Debian's libcurl4) it downloads from a local server into KERAS_HOME; in the clean root, which
+    has no libcurl, it says so in one line naming the URL."""
+    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl"))
+    name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(ALPHA)}_{SIZE}.h5"
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(work / "weights.h5", served / name)
+    subprocess.run(["python3", "-m", "venv", str(tmp_path / "venv")], check=True)
+    subprocess.run([str(tmp_path / "venv/bin/pip"), "install", "-q", "--no-index", "--find-links", str(WHEELHOUSE),
+                    str(wheel)], check=True)
+    server = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory",
+                               str(served)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = re.search(r" port (\d+) ", server.stdout.readline())[1]
+        env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras"),
+               "POMONA_WEIGHTS_BASE_URL": f"http://127.0.0.1:{port}/"}
+        run = subprocess.run([str(tmp_path / "venv/bin/pomona"), "weights", "fetch", *MODEL_OPTIONS], env=env,
+                             capture_output=True, text=True)
+    finally:
+        server.terminate()
+        server.wait()
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "keras/models" / name).read_bytes() == (served / name).read_bytes()
+
+    bin_dir = install(rootfs, work, "/opt/pomona", wheel.name)
+    absent = in_root(rootfs, f"{bin_dir}/pomona", "weights", "fetch", *MODEL_OPTIONS, check=False)
+    assert absent.returncode == 3, absent.stderr
+    (line,) = absent.stderr.splitlines()
+    assert f"cannot download https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/{name}: " \
+           "libcurl.so.4 is not installed (install libcurl, e.g. Debian's libcurl4)" in line, line
+    print("weights fetch in the clean root:", line)
+
+
 def test_unrepaired_wheel_fails_in_the_clean_root(rootfs, work, python_tag):
     raw = next((ROOT / "build-wheel" / "raw").glob(f"pomona-*-{python_tag}-{python_tag}-linux_x86_64.whl"))
     shutil.copy(raw, work)

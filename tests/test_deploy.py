@@ -94,6 +94,12 @@ def work(rootfs, python_tag) -> pathlib.Path:
     return work
 
 
+def repaired_wheel(work, python_tag) -> pathlib.Path:
+    """The wheel the work fixture copied (the unrepaired one, copied by its own test, may lie beside it)."""
+    (wheel,) = work.glob(f"pomona-*-{python_tag}-{python_tag}-manylinux_*_x86_64.whl")
+    return wheel
+
+
 def install(rootfs, work, venv: str, wheel: str, *pins) -> str:
     """A fresh venv in the root with wheel installed offline; returns its bin folder (in the root)."""
     in_root(rootfs, "rm", "-rf", venv)
@@ -131,7 +137,7 @@ def host_rows(work, pomona_bin) -> dict:
 
 @pytest.mark.parametrize("pyarrow", PYARROW_RANGE_ENDS)
 def test_installed_command_and_module_match_the_host_build_bit_for_bit(rootfs, work, python_tag, host_rows, pyarrow):
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    wheel = repaired_wheel(work, python_tag).name
     bin_dir = install(rootfs, work, "/opt/pomona", wheel, f"pyarrow=={pyarrow}")
     out = f"cli-{pyarrow}.parquet"
     in_root(rootfs, f"{bin_dir}/pomona", "featurize", f"{WORK}/images", f"{WORK}/{out}",
@@ -164,7 +170,7 @@ def test_each_wheel_runs_under_the_cpython_it_was_built_for(tmp_path, work, host
 
 
 def test_every_elf_file_of_the_installed_wheel_resolves_its_libraries(rootfs, work, python_tag):
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    wheel = repaired_wheel(work, python_tag).name
     install(rootfs, work, "/opt/pomona", wheel)
     listing = in_root(rootfs, "sh", "-c", "find /opt/pomona/lib/*/site-packages/pomona /opt/pomona/lib/*/site-packages/pomona.libs "
                       "-type f \\( -name '*.so*' -o -perm -u+x \\)").stdout.split()
@@ -179,7 +185,7 @@ def test_weights_fetch_uses_the_machines_libcurl_and_says_what_to_do_without_it(
     """The wheel bundles no libcurl: `pomona weights fetch` loads the machine's when it starts. Here
     (Debian's libcurl4) it downloads from a local server into KERAS_HOME; in the clean root, which
     has no libcurl, it says so in one line naming the URL."""
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl"))
+    wheel = repaired_wheel(work, python_tag)
     name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(ALPHA)}_{SIZE}.h5"
     served = tmp_path / "served"
     served.mkdir()
@@ -245,7 +251,7 @@ def packed_env(rootfs, work, python_tag) -> pathlib.Path:
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(work / "wheelhouse"),
                     venv_pack], check=True)
     shutil.copy(script, work)
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    wheel = repaired_wheel(work, python_tag).name
     in_root(rootfs, "bash", f"{WORK}/pack_env.sh", f"{WORK}/pomona-env.tar.gz", f"{WORK}/{wheel}",
             "--no-index", "--find-links", f"{WORK}/wheelhouse")
     return work / "pomona-env.tar.gz"

@@ -51,9 +51,9 @@ const CurlApi* system_curl(std::string* error) {
 const CurlApi* load_curl(std::initializer_list<const char*> names, std::string* error) {
   for (const char* name : names) {
     // RTLD_DEEPBIND: libcurl and the libraries it brings (libssl, libcrypto) bind to each other
-    // first. Without it, their calls into OpenSSL would bind to the copy of OpenSSL that the
-    // pyarrow wheel's libparquet exports (loaded before them in the command) and mix two
-    // OpenSSLs' internal state.
+    // first. Without it, their calls into OpenSSL could bind to an OpenSSL loaded before them
+    // (the wheel's own libcrypto, renamed by auditwheel, or the static one whose symbols the
+    // pyarrow wheel's libparquet exports) and mix two OpenSSLs' internal state.
     void* library = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
     if (!library) continue;
     auto api = std::make_unique<CurlApi>();

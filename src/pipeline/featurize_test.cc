@@ -1,5 +1,6 @@
-// featurize (pomona/pipeline.h) end to end in C++: resume, stop and PCA staging, on the seeded
-// Keras weights file the keras_test_weights fixture writes and the committed fixture images.
+// featurize (pomona/pipeline.h) end to end in C++: stop and resume, on the seeded Keras weights
+// file the keras_test_weights fixture writes and the committed fixture images. The choice of
+// output and the PCA staging are tested on small rows in feature_output_test.cc.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -177,45 +178,6 @@ TEST(Featurize, ThreadsAndBatchDoNotChangeTheRows) {
     EXPECT_EQ(a[i].label, b[i].label);
     EXPECT_EQ(a[i].features, b[i].features) << a[i].path;
   }
-}
-
-TEST(Featurize, PcaOfAFileOutputIsStagedBesideItAndLeavesNoStagingFile) {
-  TempFolder folder;
-  const std::string input = make_inputs(folder);
-  FeaturizeOptions options = options_for(input, folder / "out.parquet");
-  options.pca = PcaFitOptions{.k = 3};
-  const Summary summary = featurize(options);
-  EXPECT_EQ(summary.pca_k, 3);
-  EXPECT_EQ(summary.pca_model, folder / "out.pca-model.parquet");
-  EXPECT_EQ(summary.files, std::vector<std::string>{folder / "out.parquet"});
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(folder.path()))
-    names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"in", "out.parquet", "out.pca-model.parquet"}));
-  EXPECT_EQ(read_rows(options.output).size(), static_cast<size_t>(kInputs));
-}
-
-TEST(Featurize, PcaOfAFolderOutputResumesItsUnreducedRowsAndRefitsOnAllOfThem) {
-  TempFolder folder;
-  const std::string input = make_inputs(folder);
-  const fs::path late = fs::path(input) / "pear" / "rgb_224x224.jpg";
-  const fs::path aside = folder.path() / "late.jpg";
-  fs::rename(late, aside);
-  FeaturizeOptions options = options_for(input, folder / "out");
-  options.pca = PcaFitOptions{.k = 2};
-  EXPECT_EQ(featurize(options).images, kInputs - 1);
-
-  fs::rename(aside, late);
-  const Summary resumed = featurize(options);
-  EXPECT_EQ(resumed.images, 1);
-  EXPECT_EQ(resumed.skipped, kInputs - 1);
-  EXPECT_EQ(resumed.pca_k, 2);
-  EXPECT_EQ(read_rows((folder.path() / "out" / "_unreduced").string()).size(),
-            static_cast<size_t>(kInputs));
-  EXPECT_EQ(read_rows(folder / "out").size(), static_cast<size_t>(kInputs));
-  EXPECT_TRUE(fs::exists(folder.path() / "out" / "_pca_model.parquet"));
-  EXPECT_TRUE(fs::exists(folder.path() / "out" / "_SUCCESS"));
 }
 
 }  // namespace

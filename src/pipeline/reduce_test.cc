@@ -93,7 +93,7 @@ TEST(FeatureAccumulator, RowOfAnotherLengthOrWithNanNamesItsPath) {
   FeatureRow nan = row_of(2);
   nan.features[1] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_EQ(error_of([&] { accumulator.add(nan, "out.parquet"); }, ExitCode::kInputOutput),
-            "out.parquet: row img-2.jpg has a NaN or infinite feature");
+            "out.parquet: row img-2.jpg has a NaN or infinite feature (nan at index 1)");
 }
 
 TEST(FitPca, IncrementalFitOnNewRowsEqualsAFitOnAllRows) {

@@ -6,7 +6,7 @@ find_package(PNG REQUIRED)
 find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
-find_package(CURL REQUIRED)
+find_package(CURL REQUIRED)  # its header only: model/http_download.cc loads libcurl to download
 find_package(OpenMP REQUIRED)
 # SHA-256 of weights files and indexes (io/sha256.cc).
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)

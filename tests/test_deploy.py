@@ -94,6 +94,12 @@ def work(rootfs, python_tag) -> pathlib.Path:
     return work
 
 
+def repaired_wheel(work, python_tag) -> pathlib.Path:
+    """The wheel the work fixture copied (the unrepaired one, copied by its own test, may lie beside it)."""
+    (wheel,) = work.glob(f"pomona-*-{python_tag}-{python_tag}-manylinux_*_x86_64.whl")
+    return wheel
+
+
 def install(rootfs, work, venv: str, wheel: str, *pins) -> str:
     """A fresh venv in the root with wheel installed offline; returns its bin folder (in the root)."""
     in_root(rootfs, "rm", "-rf", venv)
@@ -131,7 +137,7 @@ def host_rows(work, pomona_bin) -> dict:
 
 @pytest.mark.parametrize("pyarrow", PYARROW_RANGE_ENDS)
 def test_installed_command_and_module_match_the_host_build_bit_for_bit(rootfs, work, python_tag, host_rows, pyarrow):
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    wheel = repaired_wheel(work, python_tag).name
     bin_dir = install(rootfs, work, "/opt/pomona", wheel, f"pyarrow=={pyarrow}")
     out = f"cli-{pyarrow}.parquet"
     in_root(rootfs, f"{bin_dir}/pomona", "featurize", f"{WORK}/images", f"{WORK}/{out}",
@@ -164,7 +170,7 @@ def test_each_wheel_runs_under_the_cpython_it_was_built_for(tmp_path, work, host
 
 
 def test_every_elf_file_of_the_installed_wheel_resolves_its_libraries(rootfs, work, python_tag):
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    wheel = repaired_wheel(work, python_tag).name
     install(rootfs, work, "/opt/pomona", wheel)
     listing = in_root(rootfs, "sh", "-c", "find /opt/pomona/lib/*/site-packages/pomona /opt/pomona/lib/*/site-packages/pomona.libs "
                       "-type f \\( -name '*.so*' -o -perm -u+x \\)").stdout.split()
@@ -173,6 +179,41 @@ def test_every_elf_file_of_the_installed_wheel_resolves_its_libraries(rootfs, wo
     for elf in elves:
         resolved = in_root(rootfs, "ldd", elf).stdout
         assert "not found" not in resolved, f"{elf}:\n{resolved}"
+
+
+def test_weights_fetch_uses_the_machines_libcurl_and_says_what_to_do_without_it(tmp_path, rootfs, work, python_tag):
+    """The wheel bundles no libcurl: `pomona weights fetch` loads the machine's when it starts. Here
+    (Debian's libcurl4) it downloads from a local server into KERAS_HOME; in the clean root, which
+    has no libcurl, it says so in one line naming the URL."""
+    wheel = repaired_wheel(work, python_tag)
+    name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(ALPHA)}_{SIZE}.h5"
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(work / "weights.h5", served / name)
+    subprocess.run(["python3", "-m", "venv", str(tmp_path / "venv")], check=True)
+    subprocess.run([str(tmp_path / "venv/bin/pip"), "install", "-q", "--no-index", "--find-links", str(WHEELHOUSE),
+                    str(wheel)], check=True)
+    server = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory",
+                               str(served)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = re.search(r" port (\d+) ", server.stdout.readline())[1]
+        env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras"),
+               "POMONA_WEIGHTS_BASE_URL": f"http://127.0.0.1:{port}/"}
+        run = subprocess.run([str(tmp_path / "venv/bin/pomona"), "weights", "fetch", *MODEL_OPTIONS], env=env,
+                             capture_output=True, text=True)
+    finally:
+        server.terminate()
+        server.wait()
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "keras/models" / name).read_bytes() == (served / name).read_bytes()
+
+    bin_dir = install(rootfs, work, "/opt/pomona", wheel.name)
+    absent = in_root(rootfs, f"{bin_dir}/pomona", "weights", "fetch", *MODEL_OPTIONS, check=False)
+    assert absent.returncode == 3, absent.stderr
+    (line,) = absent.stderr.splitlines()
+    assert f"cannot download https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/{name}: " \
+           "libcurl.so.4 is not installed (install libcurl, e.g. Debian's libcurl4)" in line, line
+    print("weights fetch in the clean root:", line)
 
 
 def test_unrepaired_wheel_fails_in_the_clean_root(rootfs, work, python_tag):
@@ -210,7 +251,7 @@ def packed_env(rootfs, work, python_tag) -> pathlib.Path:
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(work / "wheelhouse"),
                     venv_pack], check=True)
     shutil.copy(script, work)
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    wheel = repaired_wheel(work, python_tag).name
     in_root(rootfs, "bash", f"{WORK}/pack_env.sh", f"{WORK}/pomona-env.tar.gz", f"{WORK}/{wheel}",
             "--no-index", "--find-links", f"{WORK}/wheelhouse")
     return work / "pomona-env.tar.gz"

@@ -36,6 +36,8 @@ struct ServeOptions {
   int64_t max_header_bytes = 16 << 10;  // all header lines together; larger: 431 (one line is
                                         // also bounded by cpp-httplib's 8 KiB)
   double read_timeout_s = 5;            // a client silent this long while sending is dropped
+  double receive_timeout_s = 30;        // one request's headers and body must arrive within
+                                        // this (from its first byte); else the connection is cut
   double request_timeout_s = 10;        // queue wait + work; longer: 503 (the work is abandoned)
   int retry_after_s = 1;                // Retry-After of a 503 when the queue is full
 };
@@ -45,9 +47,7 @@ struct ServeOptions {
 // accepting, finishes the requests in flight and returns. SIGHUP reloads options.index: requests
 // already taken finish on the old index, later ones use the new one; an index that fails to load
 // or was built with other weights is refused (logged, counted) and the old one stays. Throws
-// JobError when it cannot bind, or the first load fails (bad index, other weights), and
-// JobError(kConfiguration) in a build without the HTTP server (POMONA_BUILD_HTTP_SERVER=OFF: the
-// wheels).
+// JobError when it cannot bind, or the first load fails (bad index, other weights).
 void serve(const ServeOptions& options);
 
 }  // namespace pomona

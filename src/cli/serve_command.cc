@@ -61,6 +61,11 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command
+      ->add_option("--receive-timeout", options->receive_timeout_s,
+                   "seconds one request may take to arrive, headers and body; longer: cut off")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command
       ->add_option("--request-timeout", options->request_timeout_s,
                    "seconds from arrival to answer; later: 503")
       ->check(CLI::PositiveNumber)

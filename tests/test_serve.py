@@ -69,7 +69,7 @@ def test_metrics_count_requests_and_stages(server, photo):
     for stage in ("decode", "network", "classify", "total"):
         count = int(text.split(f'pomona_stage_seconds_count{{stage="{stage}"}} ')[1].split()[0])
         assert count >= 1
-    assert "pomona_queue_depth 0" in text and "pomona_queue_capacity 2" in text
+    assert "pomona_queue_depth 0" in text and "pomona_queue_capacity 1" in text
     assert 'pomona_index_info{version="' in text
 
 

@@ -110,7 +110,7 @@ class Server {
       : options_(options),
         threads_(options.threads > 0 ? options.threads
                                      : std::max(1u, std::thread::hardware_concurrency())),
-        queue_(options.queue > 0 ? options.queue : threads_) {
+        queue_(options.queue > 0 ? options.queue : std::max(1, threads_ / 2)) {
     metrics_.set_queue(0, static_cast<int64_t>(queue_.capacity()));
   }
 
@@ -349,7 +349,7 @@ void Server::run() {
 
   add_routes();
   const int connection_threads =
-      options_.connection_threads > 0 ? options_.connection_threads : 8 * threads_ + 16;
+      options_.connection_threads > 0 ? options_.connection_threads : std::max(128, 16 * threads_);
   http_.new_task_queue = [connection_threads, this] {
     return new ConnectionPool(connection_threads, seconds<Clock::duration>(options_.receive_timeout_s));
   };

@@ -39,8 +39,9 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   command
-      ->add_option("--connection-threads", options->connection_threads,
-                   "threads serving connections, one per open connection (0 = max(128, 16 x threads))")
+      ->add_option(
+          "--connection-threads", options->connection_threads,
+          "threads serving connections, one per open connection (0 = max(128, 16 x threads))")
       ->check(CLI::Range(0, 10000))
       ->capture_default_str();
   command->add_option("--top-k", options->top_k, "answers per image")

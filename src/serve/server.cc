@@ -273,39 +273,38 @@ void Server::add_routes() {
     return httplib::Server::HandlerResponse::Handled;
   });
   // cpp-httplib's own refusals come with an empty body: say what was wrong, as JSON.
-  http_.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        std::string message;
-        // cpp-httplib answers 400 to TRACE, CONNECT and PRI, and to a method it does not know.
-        if (res.status == 400 && is_other_method(req)) {
-          // A method cpp-httplib does not know stops it before the headers: they are still unread.
-          if (req.path.empty()) res.set_header("Connection", "close");
-          refuse_method(req.method, req.path.empty() ? req.target.substr(0, req.target.find('?'))
-                                                     : req.path,
-                        res);
-          return httplib::Server::HandlerResponse::Handled;
-        }
-        switch (res.status) {
-          case 400:
-            message = "bad request: malformed request line, headers or multipart body";
-            break;
-          case 404:
-            message = "no route " + req.method + " " + req.path + " (routes: " + kRoutes + ")";
-            break;
-          case 413:
-            message = "body too large: the limit is " + std::to_string(options_.max_body_bytes) +
-                      " bytes";
-            break;
-          case 414:
-            message = "request URI too long";
-            break;
-          default:
-            message = "HTTP error " + std::to_string(res.status);
-        }
-        res.set_content(error_json(message), kJson);
-        return httplib::Server::HandlerResponse::Handled;
-      }));
+  http_.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request& req,
+                                                                      Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message;
+    // cpp-httplib answers 400 to TRACE, CONNECT and PRI, and to a method it does not know.
+    if (res.status == 400 && is_other_method(req)) {
+      // A method cpp-httplib does not know stops it before the headers: they are still unread.
+      if (req.path.empty()) res.set_header("Connection", "close");
+      refuse_method(req.method,
+                    req.path.empty() ? req.target.substr(0, req.target.find('?')) : req.path, res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    switch (res.status) {
+      case 400:
+        message = "bad request: malformed request line, headers or multipart body";
+        break;
+      case 404:
+        message = "no route " + req.method + " " + req.path + " (routes: " + kRoutes + ")";
+        break;
+      case 413:
+        message =
+            "body too large: the limit is " + std::to_string(options_.max_body_bytes) + " bytes";
+        break;
+      case 414:
+        message = "request URI too long";
+        break;
+      default:
+        message = "HTTP error " + std::to_string(res.status);
+    }
+    res.set_content(error_json(message), kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   http_.set_exception_handler([](const Request&, Response& res, std::exception_ptr error) {
     std::string what = "unknown";
     try {
@@ -351,7 +350,8 @@ void Server::run() {
   const int connection_threads =
       options_.connection_threads > 0 ? options_.connection_threads : std::max(128, 16 * threads_);
   http_.new_task_queue = [connection_threads, this] {
-    return new ConnectionPool(connection_threads, seconds<Clock::duration>(options_.receive_timeout_s));
+    return new ConnectionPool(connection_threads,
+                              seconds<Clock::duration>(options_.receive_timeout_s));
   };
   http_.set_read_timeout(seconds(options_.read_timeout_s));
   http_.set_write_timeout(seconds(options_.read_timeout_s));

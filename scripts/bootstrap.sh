@@ -53,7 +53,11 @@ EOF
                  -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir"
                  -o APT::Sandbox::User="$(id -un)")
     apt-get "${apt_options[@]}" update -qq
-    (cd "$apt_dir" && apt-get "${apt_options[@]}" source -qq "cpp-httplib=$HTTPLIB_VERSION")
+    (cd "$apt_dir" && apt-get "${apt_options[@]}" source -qq "cpp-httplib=$HTTPLIB_VERSION") || {
+      echo "bootstrap: Debian's source of cpp-httplib $HTTPLIB_VERSION is not on deb.debian.org (a newer" \
+           "security update replaced it?): set HTTPLIB_VERSION to one that \`apt-cache showsrc cpp-httplib\` lists" >&2
+      exit 1
+    }
     mkdir -p "$cache"
     cp "$apt_dir"/cpp-httplib-*/httplib.h "$apt_dir"/cpp-httplib-*/debian/copyright "$cache/"
     rm -rf "$apt_dir"

@@ -5,6 +5,7 @@ cannot see any pomona but the packed environment that spark-submit ships to them
 Run by `make deploy-test` (as root: debootstrap, chroot, mount namespaces); under plain pytest the
 module is skipped unless POMONA_DEPLOY_TEST=1.
 """
+import json
 import os
 import pathlib
 import re
@@ -36,6 +37,27 @@ images = sorted(str(p) for p in pathlib.Path(sys.argv[1]).rglob("*") if p.suffix
 batch = pomona.featurize_batch(images, weights=sys.argv[2], alpha={ALPHA}, size={SIZE})
 pq.write_table(pa.Table.from_batches([batch]), sys.argv[3])
 print("pyarrow", pa.__version__, "pomona", pomona.__file__)
+"""
+
+# In the clean root: the wheel's `pomona serve INDEX`, asked for /healthz and one classify.
+SERVE_CHECK = """
+import json, signal, subprocess, sys, time, urllib.request
+pomona, index, weights, image = sys.argv[1:5]
+server = subprocess.Popen([pomona, "serve", index, "--weights", weights, "--port", "0", "--threads", "1"],
+                          stdout=subprocess.PIPE, text=True)
+url = server.stdout.readline().strip().rsplit(" ", 1)[-1]
+for _ in range(600):
+    try:
+        urllib.request.urlopen(url + "/readyz")
+        break
+    except OSError:
+        time.sleep(0.1)
+health = urllib.request.urlopen(url + "/healthz")
+answer = urllib.request.urlopen(urllib.request.Request(
+    url + "/v1/classify", data=open(image, "rb").read(), headers={"Content-Type": "image/jpeg"}))
+print(json.dumps({"healthz": health.status, "classify": answer.status, "answer": json.load(answer)}))
+server.send_signal(signal.SIGTERM)
+sys.exit(server.wait(timeout=30))
 """
 
 
@@ -153,6 +175,25 @@ def test_installed_command_and_module_match_the_host_build_bit_for_bit(rootfs, w
     bad = in_root(rootfs, f"{bin_dir}/pomona", "featurize", "--alpha", "7", f"{WORK}/images", f"{WORK}/x.parquet",
                   check=False)
     assert bad.returncode == 2, bad.stderr
+
+
+def test_installed_server_answers_healthz_and_a_classify(rootfs, work, python_tag, host_rows, pomona_bin):
+    """The wheel's `pomona serve` (cpp-httplib compiled in) in the clean root, on an index that the
+    wheel's `pomona index` built from the host's rows: the host build's `pomona classify` answer."""
+    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    bin_dir = install(rootfs, work, "/opt/pomona", wheel)
+    in_root(rootfs, f"{bin_dir}/pomona", "index", f"{WORK}/host.parquet", f"{WORK}/deploy.index.parquet",
+            "--weights", f"{WORK}/weights.h5", *MODEL_OPTIONS)
+    (work / "serve_check.py").write_text(SERVE_CHECK)
+    image = next(path for path, row in sorted(host_rows.items()) if row["error"] is None)
+    printed = in_root(rootfs, f"{bin_dir}/python", f"{WORK}/serve_check.py", f"{bin_dir}/pomona",
+                      f"{WORK}/deploy.index.parquet", f"{WORK}/weights.h5", f"{WORK}/images/{image}").stdout
+    result = json.loads(printed)
+    assert result["healthz"] == 200 and result["classify"] == 200, result
+    host = json.loads(run_pomona(pomona_bin, "classify", work / "deploy.index.parquet", work / "images" / image,
+                                 "--weights", work / "weights.h5", "--json").stdout)
+    assert result["answer"]["predictions"] == host["predictions"], (result, host)
+    assert result["answer"]["index_version"] == host["index_version"]
 
 
 @pytest.mark.parametrize("python", sorted(ROOT.glob("build-wheel/venv-cpython-3*/bin/python")),

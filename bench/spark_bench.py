@@ -15,6 +15,21 @@ command line runs pyspark's daemon or worker, sampled until the job ends).
 
 Then the job as users run it, start-up included: `python -m pomona.spark.job --master local[2]`
 on --job-images images against `pomona featurize --threads 2` (wall times; target >= 0.8).
+
+    .venv/bin/python bench/spark_bench.py --build build --knobs [--images 1000]
+
+Spark's knobs one by one instead: each setting in a fresh local[2] session (a first job on 200
+images, then the job's way, listed paths -> featurize_to_parquet, timed) right after a session
+with the job's own settings (pomona.spark.tune_for_images): the ratio of each pair.
+
+    .venv/bin/python bench/spark_bench.py --build build --s3-latency 25 [--images 2000]
+
+The Spark tasks' S3 reads under latency: the images in moto's S3 server (tests/s3_server.py) read
+by the job's way through the tests' proxy adding nothing, then 25 ms to every answer, with a small
+network (0.35/96, so that the network is not the limit), in one local[2] session whose Python
+workers serve both (each run passes its own S3Options): the ratio delayed/undelayed (target >=
+0.9) and the most GETs the proxy saw in flight; the two alternate, twice each, and each side's
+best run counts.
 """
 import argparse
 import json
@@ -123,6 +138,106 @@ def job_seconds(images, weights, output):
     return seconds, int(re.search(r"pomona spark: (\d+) images", out).group(1))
 
 
+# Spark's knobs, each tried alone against the job's settings.
+KNOBS = (
+    ("maxRecordsPerBatch=16", {"spark.sql.execution.arrow.maxRecordsPerBatch": "16"}),
+    ("maxRecordsPerBatch=256", {"spark.sql.execution.arrow.maxRecordsPerBatch": "256"}),
+    ("maxRecordsPerBatch=10000 (Spark's)", {"spark.sql.execution.arrow.maxRecordsPerBatch": "10000"}),
+    ("openCostInBytes=16k", {"spark.sql.files.openCostInBytes": "16384"}),
+    ("openCostInBytes=4m (Spark's)", {"spark.sql.files.openCostInBytes": "4194304"}),
+    ("python.worker.reuse=false", {"spark.python.worker.reuse": "false"}),
+    ("task.cpus=2 (1 task x 2 threads)", {"spark.task.cpus": "2"}),
+)
+
+
+def knob_seconds(images, warm_up_images, weights, output, settings):
+    """Seconds of the job's way in a fresh local[2] session with the job's settings, then
+    `settings` on top (a child process: session-wide settings need a new SparkContext)."""
+    out = subprocess.run([sys.executable, __file__, "--one-knob", json.dumps(
+        [str(images), str(warm_up_images), str(weights), str(output), settings])],
+        capture_output=True, text=True, check=True).stdout
+    return json.loads(out.split("knob-seconds: ")[1])
+
+
+def one_knob(images, warm_up_images, weights, output, settings):
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    import pomona.spark
+    builder = (SparkSession.builder.master("local[2]").appName("pomona-knobs")
+               .config("spark.ui.enabled", "false"))
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    pomona.spark.tune_for_images(spark)  # the job's settings, except those given above
+    spark_job_seconds(spark, warm_up_images, weights, output, "listed")
+    seconds = spark_job_seconds(spark, images, weights, output, "listed")
+    rows = spark.read.parquet(output).count()
+    spark.stop()
+    return {"seconds": seconds, "rows": rows}
+
+
+def knob_runs(images, warm_up_images, weights, output):
+    """{name: (seconds with the job's settings, seconds with the knob)} for each knob: the two
+    sessions back to back, so that each ratio compares runs under about the same load."""
+    runs = {}
+    for name, settings in KNOBS:
+        runs[name] = (knob_seconds(images, warm_up_images, weights, output, {}),
+                      knob_seconds(images, warm_up_images, weights, output, settings))
+    rows = runs[KNOBS[0][0]][0]["rows"]
+    print(f"Spark local[2], listed paths -> featurize_to_parquet, {rows} fruits 100x100, one fresh "
+          "session per run, each knob right after a run with the job's settings:")
+    for name, (base, run) in runs.items():
+        assert run["rows"] == base["rows"] == rows, (name, run, base)
+        print(f"  {name:<36} {rows / run['seconds']:8.1f} img/s against {rows / base['seconds']:8.1f}: "
+              f"{base['seconds'] / run['seconds']:.2f} of the job's settings")
+    return runs
+
+
+def s3_latency_runs(images, warm_up_images, weights, output, latency_ms):
+    """Rates of the job's way reading images from moto's S3 server through the tests' proxy,
+    without and with latency_ms a response, in one session."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import logging
+
+    from s3_server import FaultProxy, MotoS3
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's log line per request
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    import pomona.spark
+    runs = {}
+    with MotoS3.in_process() as server:
+        server.make_bucket("pomona-bench")
+        server.upload_folder(images, "pomona-bench", "fruits")
+        server.upload_folder(warm_up_images, "pomona-bench", "warm-up")
+        os.environ.update(server.env())  # the keys and region; each run names its endpoint
+        spark = (SparkSession.builder.master("local[2]").appName("pomona-s3-latency")
+                 .config("spark.ui.enabled", "false").getOrCreate())
+        pomona.spark.tune_for_images(spark)
+        options = dict(weights=str(weights), alpha=0.35, size=96, content_col=None)
+        # Alternately, twice each, each side's best counting (the load of a shared machine moves).
+        for name, delay_ms, prefix in (("warm-up", 0, "warm-up"), ("no delay", 0, "fruits"),
+                                       (f"{latency_ms} ms", latency_ms, "fruits")) * 2:
+            with FaultProxy(server.endpoint, delay_s=delay_ms / 1000) as proxy:
+                s3 = pomona.spark.S3Options(endpoint=proxy.endpoint)
+                start = time.perf_counter()
+                listed = pomona.spark.list_images(spark, f"s3://pomona-bench/{prefix}", "*.jpg", s3)
+                rows = pomona.spark.featurize_to_parquet(listed, str(output), s3=s3, **options)
+                seconds = time.perf_counter() - start
+            if name not in runs or rows / seconds > runs[name]["img_per_s"]:
+                runs[name] = {"rows": rows, "img_per_s": rows / seconds,
+                              "most_gets_in_flight": max(proxy.gets_in_flight)}
+        spark.stop()
+    del runs["warm-up"]
+    print("Spark local[2], s3:// -> featurize_to_parquet, 0.35/96, through a proxy:")
+    for name, run in runs.items():
+        print(f"  {name:<12} {run['img_per_s']:8.1f} img/s, {run['most_gets_in_flight']:3} GETs in flight at most")
+    ratio = runs[f"{latency_ms} ms"]["img_per_s"] / runs["no delay"]["img_per_s"]
+    print(f"{latency_ms} ms / no delay: {ratio:.2f} (target >= 0.9)")
+    return runs, ratio
+
+
 def make_images(data, count):
     """make bench's Fruits-like 100x100 JPEGs (10 classes), generated once."""
     images = data / f"fruits-{count}"
@@ -137,7 +252,14 @@ def main():
     parser.add_argument("--build", default="build")
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--job-images", type=int, default=10000)
+    parser.add_argument("--knobs", action="store_true", help="Spark's knobs one by one instead")
+    parser.add_argument("--s3-latency", type=int, metavar="MS",
+                        help="the Spark tasks' S3 reads through a proxy adding MS instead")
+    parser.add_argument("--one-knob", help=argparse.SUPPRESS)  # a child run: one session
     args = parser.parse_args()
+    if args.one_knob:
+        print("knob-seconds: " + json.dumps(one_knob(*json.loads(args.one_knob))), flush=True)
+        return
     build = (ROOT / args.build).resolve()
     data = build / "bench-data"
     data.mkdir(parents=True, exist_ok=True)
@@ -145,7 +267,22 @@ def main():
     if not weights.exists():
         subprocess.run([sys.executable, ROOT / "tools/make_test_weights.py", "--alpha", "1.0", "--size", "224",
                         weights], check=True)
-    images, warm_up_images, job_images = (make_images(data, n) for n in (args.images, 200, args.job_images))
+    images, warm_up_images = make_images(data, args.images), make_images(data, 200)
+    if args.knobs:
+        runs = knob_runs(images, warm_up_images, weights, data / "spark-knob-out")
+        shutil.rmtree(data / "spark-knob-out", ignore_errors=True)
+        print("spark-knobs-json: " + json.dumps(runs))
+        return
+    if args.s3_latency is not None:
+        small = data / "seeded_0.35_96.h5"
+        if not small.exists():
+            subprocess.run([sys.executable, ROOT / "tools/make_test_weights.py", "--alpha", "0.35", "--size",
+                            "96", small], check=True)
+        runs, ratio = s3_latency_runs(images, warm_up_images, small, data / "spark-s3-out", args.s3_latency)
+        shutil.rmtree(data / "spark-s3-out", ignore_errors=True)
+        print("spark-s3-latency-json: " + json.dumps({"runs": runs, "ratio": round(ratio, 3)}))
+        return
+    job_images = make_images(data, args.job_images)
 
     # The CLI runs before and after Spark and its best time counts: on a shared machine the load
     # changes between runs, and the best CLI time keeps the ratio from flattering Spark.

@@ -18,7 +18,6 @@ if shutil.which("java") is None:
     pytest.skip("Java is not installed (scripts/bootstrap.sh installs it)", allow_module_level=True)
 
 import pomona  # noqa: E402
-import pomona.s3  # noqa: E402
 import pomona.spark  # noqa: E402
 import pomona.spark.job  # noqa: E402
 
@@ -143,8 +142,10 @@ def test_an_object_that_cannot_be_read_is_an_error_row_naming_it(spark, case, mo
     good_key = next(k for k in moto_s3.keys_under(INPUT_BUCKET, "photos") if "Broken" not in k)
     _, _, weights_path = case
     with FaultProxy(moto_s3.endpoint, always_fail=[good_key]) as proxy:
-        s3 = pomona.s3.S3Options(endpoint=proxy.endpoint, retries=1)
-        df = spark.createDataFrame([(f"s3://{INPUT_BUCKET}/{key}", 0) for key in (good_key, broken_key)],
+        s3 = pomona.spark.S3Options(endpoint=proxy.endpoint, retries=1)
+        sizes = {key: len(moto_s3.client().get_object(Bucket=INPUT_BUCKET, Key=key)["Body"].read())
+                 for key in (good_key, broken_key)}
+        df = spark.createDataFrame([(f"s3://{INPUT_BUCKET}/{key}", sizes[key]) for key in (good_key, broken_key)],
                                    "path string, size long")
         rows = pomona.spark.featurize(df, content_col=None, s3=s3, weights=str(weights_path),
                                       alpha=0.35, size=96).collect()
@@ -155,6 +156,20 @@ def test_an_object_that_cannot_be_read_is_an_error_row_naming_it(spark, case, mo
     assert "SERVICE_UNAVAILABLE" in unread.error or "503" in unread.error, unread.error
     assert unread.label == good_key.split("/")[-2]
     assert corrupt.error is not None and not corrupt.error.startswith("cannot read")
+
+
+def test_task_reads_size_themselves_to_the_latency_within_one_task(spark, case, moto_s3):  # noqa: F811
+    """200 ms a GET: the 8 GETs a task starts with feed it far slower than it featurizes, so its
+    read-ahead (the CLI's) grows past them; the rows stay the local ones."""
+    _, images, weights_path = case
+    with FaultProxy(moto_s3.endpoint, delay_s=0.2) as distant:
+        s3 = pomona.spark.S3Options(endpoint=distant.endpoint)
+        listed = pomona.spark.list_objects(f"s3://{INPUT_BUCKET}/photos", "*.jpg", s3)
+        df = spark.createDataFrame(listed, "path string, size long").coalesce(1)
+        rows = pomona.spark.featurize(df, content_col=None, s3=s3, weights=str(weights_path),
+                                      alpha=0.35, size=96).collect()
+    assert len(rows) == len(listed) == 35
+    assert max(distant.gets_in_flight) > 8, distant.gets_in_flight
 
 
 def run_job_process(case, source, output, env):
@@ -175,7 +190,7 @@ def auth_s3():
 def assert_failed_fast(result, *words):
     assert result.returncode == 3, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("pomona spark: cannot "), result.stderr
+    assert len(lines) == 1 and lines[0].startswith("pomona spark: "), result.stderr
     for word in words:
         assert word in lines[0], lines[0]
 
@@ -198,10 +213,10 @@ def test_unknown_bucket_fails_in_one_line_writing_nothing(case, auth_s3, tmp_pat
     server, admin, _ = auth_s3
     env = aws_env(server.endpoint, admin)
     result = run_job_process(case, "s3://pomona-no-such-bucket/photos", tmp_path / "out", env)
-    assert_failed_fast(result, "pomona-no-such-bucket", "does not exist")
+    assert_failed_fast(result, "pomona-no-such-bucket", "no such bucket")
     assert not (tmp_path / "out").exists()
     result = run_job_process(case, case[1], "s3://pomona-no-such-bucket/out", env)
-    assert_failed_fast(result, "pomona-no-such-bucket", "does not exist")
+    assert_failed_fast(result, "pomona-no-such-bucket", "no such bucket")
 
 
 def test_no_write_permission_fails_in_one_line_writing_nothing(case, auth_s3):
@@ -219,10 +234,12 @@ def test_profile_credentials_are_read_from_the_shared_credentials_file(auth_s3, 
     env = dict(aws_env(server.endpoint, {"AWS_ACCESS_KEY_ID": "AKIANOTAKEY",
                                          "AWS_SECRET_ACCESS_KEY": "wrong"}),
                AWS_SHARED_CREDENTIALS_FILE=str(credentials))
-    check = ("import pomona.s3 as s3; o = s3.S3Options(profile='reader'); "
-             "s3.check_readable('s3://pomona-auth-ro/x', o); s3.check_writable('s3://pomona-auth-ro/x', o)")
+    check = ("import pomona.spark, pomona._pomona as p\n"
+             "with p.using_s3(pomona.spark.S3Options(profile='reader')):\n"
+             "    p.check_writable('s3://pomona-auth-ro/x')\n")
     result = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True)
-    assert "denied" in result.stderr and "credentials were refused" not in result.stderr, result.stderr
+    # The profile's keys, not the environment's unknown ones: S3 takes them, and denies the write.
+    assert "denied" in result.stderr and "rejected" not in result.stderr, result.stderr
     missing = subprocess.run([sys.executable, "-c", check.replace("'reader'", "'nobody'")], env=env,
                              capture_output=True, text=True)
     assert f"AWS profile 'nobody' is not in {credentials}" in missing.stderr, missing.stderr

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +41,29 @@ struct S3Options {
 // Sets how s3:// URIs are reached, for the whole process. Call before the first S3 access; later
 // calls have no effect on filesystems already made.
 void configure_s3(const S3Options& options);
+
+// While alive, the s3:// URIs the calling thread uses are reached with `options` instead of
+// configure_s3's (scopes nest; the outer one applies again once an inner one ends). So one
+// process reaches stores with different settings: a Spark Python worker serves tasks of jobs
+// with different options. Filesystems are made once per distinct settings and AWS_* environment
+// and kept for the process. With a profile, its keys in the shared credentials file
+// ($AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials) win over environment keys, as in the
+// AWS CLI; a profile in neither that file nor the config file ($AWS_CONFIG_FILE, else
+// ~/.aws/config) is a JobError(kConfiguration) naming both, at the first S3 access.
+class S3OptionsScope {
+ public:
+  explicit S3OptionsScope(const S3Options& options);
+  ~S3OptionsScope();
+  S3OptionsScope(const S3OptionsScope&) = delete;
+  S3OptionsScope& operator=(const S3OptionsScope&) = delete;
+
+  // The settings s3:// URIs get on the calling thread now.
+  static S3Options current();
+
+ private:
+  const S3Options options_;
+  const S3Options* const outer_;
+};
 
 // Whether uri names an S3 object or prefix (starts with "s3://").
 bool is_s3_uri(std::string_view uri);
@@ -113,6 +137,60 @@ inline constexpr int64_t kPrefixCheckBytes = int64_t{64} << 10;
 // a non-empty answer is returned as the failure, as it is.
 Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input, int64_t max_bytes,
                                         const PrefixCheck& check_prefix);
+
+// Throws JobError(kInputOutput) with one line naming folder unless files can be written and
+// removed in it, before any work that would write there: a local folder is created when
+// missing; on S3 the bucket must exist and a probe object "_pomona_write_probe-<random>" (a
+// hidden name, which listings and readers skip) is put and deleted.
+void check_writable(const std::string& folder);
+
+// Reads the bytes of listed inputs on threads of its own, in listing order, ahead of the
+// consumers that take them: on S3 each GET costs tens of milliseconds of latency, which
+// consumers reading their own inputs would spend idle. Bounded by the bytes read and not yet
+// taken. The reads in flight size themselves, as TCP sizes its window: one more each time a
+// consumer waits for bytes with every allowed read busy, half as many after the store throttles
+// (then one more a round), between 1 and max_threads.
+class ReadAhead {
+ public:
+  // How one input's bytes are fetched; tests substitute their own.
+  using Reader = std::function<Result<std::vector<uint8_t>>(const ObjectInfo&)>;
+  // A count that grows each time the store throttles or fails a request (which the reader then
+  // retries); tests substitute their own.
+  using ThrottleCount = std::function<int64_t()>;
+
+  // Reads that start in flight: as many as a fixed read-ahead used to keep.
+  static constexpr int kInitialReads = 8;
+  // The usual cap on reads in flight for S3: 64 cover ~2,500 GETs/s at S3's 25 ms.
+  static constexpr int kDefaultMaxThreads = 64;
+
+  // inputs must outlive this object. Starts `max_threads` threads that read inputs[0], [1], ...
+  // with `read`, at most the current limit at a time (starting at kInitialReads, capped by
+  // max_threads), and stop claiming new ones while max_bytes_ahead bytes (listed sizes) are read
+  // or being read but not taken (one input is always allowed, however large). A rise of
+  // `throttles` seen when a read ends halves the limit, once per round of reads.
+  ReadAhead(
+      const std::vector<ObjectInfo>& inputs, int max_threads, int64_t max_bytes_ahead,
+      Reader read = [](const ObjectInfo& input) { return read_bytes(input); },
+      ThrottleCount throttles = s3_retry_count);
+  // Cancels, then waits for the threads.
+  ~ReadAhead();
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  // Blocks until inputs[index] is read and hands over its bytes or read error. Each index is
+  // taken at most once; taking in about listing order keeps the window moving (any order is
+  // safe while every claimed input is eventually taken).
+  Result<std::vector<uint8_t>> take(int64_t index);
+  // Stops the threads; take() of an input not yet read then returns an error at once. For a run
+  // that stops early, whose consumers will not take every input.
+  void cancel();
+  // The most reads allowed in flight now.
+  int concurrency();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // The SHA-256 of bytes as 64 lowercase hex digits (OpenSSL's libcrypto).
 std::string sha256_hex(std::span<const uint8_t> bytes);

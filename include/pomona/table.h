@@ -134,6 +134,27 @@ class ResumableOutput {
   virtual std::unique_ptr<RowWriter> writer() = 0;
 };
 
+// One line of a folder output's manifest (_pomona_manifest.jsonl, see ResumableOutput): a part
+// file of the folder and its rows.
+struct ManifestEntry {
+  std::string file;  // part-00003.parquet, or part-00003-<job>-<attempt>.parquet (Spark tasks)
+  int64_t rows = 0;
+};
+
+// The entries of folder's manifest, in order; empty when it has none. Throws
+// JobError(kConfiguration) for a manifest Pomona did not write, JobError(kInputOutput) when it
+// cannot be read.
+std::vector<ManifestEntry> read_manifest(const std::string& folder);
+
+// For part files written outside RowWriter (Spark tasks, each attempt under a name of its own):
+// unpublish(folder) before the writers start removes its _SUCCESS, so that a run that fails
+// leaves none; publish_parts then writes the manifest listing `parts`, then _SUCCESS, and only
+// then removes every other file under folder, recursively (an earlier result, the files of
+// failed attempts). Readers of the manifest see the old rows or the new, never a mix. Both throw
+// JobError(kInputOutput) naming the file that cannot be written or removed.
+void unpublish(const std::string& folder);
+void publish_parts(const std::string& folder, const std::vector<ManifestEntry>& parts);
+
 // Throws JobError(kConfiguration) naming a file of folder when folder holds files other than
 // Pomona's lock and temp files but manifest_folder (folder, or the folder of its resumable rows)
 // has no manifest of a ResumableOutput: files Pomona cannot prove its own, which it never removes

@@ -6,6 +6,8 @@
 #include <arrow/api.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "pomona/table.h"
 
@@ -44,6 +46,42 @@ class RowBatchBuilder {
   arrow::ListBuilder pca_;
   arrow::Int64Builder size_;
   arrow::TimestampBuilder mtime_;
+};
+
+namespace internal {
+class PartFile;
+}
+
+// One Parquet file of rows, laid out as RowWriter lays out its part files (row_schema, zstd,
+// dictionaries and statistics where they help, row groups of options.rows_per_group rows), for
+// writers outside RowWriter such as Spark tasks. Nothing exists under uri until publish(), which
+// writes it whole (a local file renamed into place, an S3 upload completed); destroyed
+// unpublished, it leaves nothing. options.feature_dim is that of the first row with features
+// (options' own while there is none); batches with a pca column give the file one.
+class PartFileWriter {
+ public:
+  PartFileWriter(std::string uri, WriterOptions options);
+  ~PartFileWriter();
+  PartFileWriter(const PartFileWriter&) = delete;
+  PartFileWriter& operator=(const PartFileWriter&) = delete;
+
+  // batch has row_schema's columns path, label, features, error [, pca]. Throws
+  // JobError(kConfiguration) for a good row whose features (pca) differ in length from the
+  // first's, JobError(kInputOutput) naming uri when it cannot be written.
+  void append(const arrow::RecordBatch& batch);
+  int64_t rows() const { return rows_; }
+  // Publishes the rows appended (none: a file holding the schema). Call once.
+  void publish();
+
+ private:
+  void open();
+
+  std::string uri_;
+  WriterOptions options_;
+  bool has_pca_ = false;
+  int64_t rows_ = 0;
+  std::vector<FeatureRow> held_;  // rows without features, before the file can be opened
+  std::unique_ptr<internal::PartFile> file_;
 };
 
 }  // namespace pomona

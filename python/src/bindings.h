@@ -9,5 +9,6 @@ void bind_featurize(nanobind::module_& module);
 void bind_io(nanobind::module_& module);
 void bind_pca(nanobind::module_& module);
 void bind_classify(nanobind::module_& module);
+void bind_table(nanobind::module_& module);
 
 }  // namespace pomona::python

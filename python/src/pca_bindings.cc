@@ -155,7 +155,13 @@ void bind_pca(nb::module_& module) {
           nb::arg("accumulator"), nb::arg("k") = 0, nb::arg("variance") = 0.0,
           nb::arg("center") = false)
       .def_static("load", &PcaModel::load, nb::arg("path"))
-      .def("save", &PcaModel::save, nb::arg("path"))
+      .def(
+          "save",
+          [](const PcaModel& model, const std::string& path) {
+            nb::gil_scoped_release no_gil;  // an s3:// path waits on the network
+            model.save(path);
+          },
+          nb::arg("path"))
       .def_prop_ro("k", &PcaModel::k)
       .def_prop_ro("dim", &PcaModel::dim)
       .def_prop_ro("count", &PcaModel::count)

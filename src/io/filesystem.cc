@@ -11,8 +11,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <sstream>
 
 #include "io/arrow_status.h"
 #include "pomona/error.h"
@@ -27,11 +31,12 @@ constexpr std::string_view kTempInfix = ".tmp-";
 
 std::atomic<int64_t> retries_so_far{0};
 
-// The process's S3 settings and its one S3FileSystem, made on first use.
+// The process's S3 settings (configure_s3) and its S3FileSystems, one per distinct settings
+// and AWS environment, each made on first use.
 struct S3State {
   std::mutex mutex;
   S3Options options;
-  std::shared_ptr<arrow::fs::FileSystem> fs;
+  std::map<std::string, std::shared_ptr<arrow::fs::FileSystem>> filesystems;
 };
 
 S3State& s3_state() {
@@ -39,25 +44,83 @@ S3State& s3_state() {
   return state;
 }
 
+// The innermost S3OptionsScope of this thread, if any.
+thread_local const S3Options* scoped_options = nullptr;
+
 std::string env_or(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? value : fallback;
 }
 
+// What makes two S3FileSystems differ: the settings and the AWS_* variables the SDK reads.
+std::string filesystem_key(const S3Options& options) {
+  std::ostringstream key;
+  key << options.endpoint << '\n'
+      << options.region << '\n'
+      << options.profile << '\n'
+      << options.anonymous << '\n'
+      << options.retries << '\n'
+      << options.connect_timeout_s << '\n'
+      << options.request_timeout_s << '\n';
+  std::vector<std::string> aws;
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    if (std::string_view(*variable).starts_with("AWS_")) aws.emplace_back(*variable);
+  }
+  std::sort(aws.begin(), aws.end());
+  for (const std::string& variable : aws) key << variable << '\n';
+  return key.str();
+}
+
 std::shared_ptr<arrow::fs::FileSystem> s3_filesystem() {
   S3State& state = s3_state();
   std::lock_guard lock(state.mutex);
-  if (state.fs) return state.fs;
-  if (!state.options.profile.empty()) {
-    // Read by the AWS SDK's credential chain and region lookup when the filesystem is made.
-    setenv("AWS_PROFILE", state.options.profile.c_str(), 1);
+  const S3Options options = scoped_options ? *scoped_options : state.options;
+  std::shared_ptr<arrow::fs::FileSystem>& fs = state.filesystems[filesystem_key(options)];
+  if (fs) return fs;
+  // The profile is read by the AWS SDK's region lookup and credential chain when the filesystem
+  // is made; the variable is restored after, so that other settings are made as they were.
+  struct RestoreProfile {
+    std::optional<std::string> saved;
+    ~RestoreProfile() {
+      saved ? setenv("AWS_PROFILE", saved->c_str(), 1) : unsetenv("AWS_PROFILE");
+    }
+  } restore{std::getenv("AWS_PROFILE") ? std::optional<std::string>(std::getenv("AWS_PROFILE"))
+                                       : std::nullopt};
+  if (!options.profile.empty()) setenv("AWS_PROFILE", options.profile.c_str(), 1);
+  const auto result = arrow::fs::S3FileSystem::Make(arrow_s3_options(options));
+  if (!result.ok()) {
+    throw JobError(ExitCode::kInputOutput, "cannot connect to S3: " + reason_of(result.status()));
   }
-  auto fs = arrow::fs::S3FileSystem::Make(arrow_s3_options(state.options));
-  if (!fs.ok()) {
-    throw JobError(ExitCode::kInputOutput, "cannot connect to S3: " + reason_of(fs.status()));
+  fs = *result;
+  return fs;
+}
+
+// The key = value pairs of one [section] of an AWS ini file; nullopt when it has no such section.
+std::optional<std::map<std::string, std::string>> ini_section(const std::string& file,
+                                                              const std::string& section) {
+  std::ifstream in(file);
+  std::optional<std::map<std::string, std::string>> found;
+  bool inside = false;
+  const auto trim = [](std::string text) {
+    const size_t first = text.find_first_not_of(" \t\r");
+    if (first == std::string::npos) return std::string();
+    return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+  };
+  for (std::string line; std::getline(in, line);) {
+    line = trim(line);
+    if (line.starts_with("[") && line.ends_with("]")) {
+      inside = trim(line.substr(1, line.size() - 2)) == section;
+      if (inside && !found) found.emplace();
+    } else if (inside && line.find('=') != std::string::npos) {
+      const size_t equals = line.find('=');
+      (*found)[trim(line.substr(0, equals))] = trim(line.substr(equals + 1));
+    }
   }
-  state.fs = *fs;
-  return state.fs;
+  return found;
+}
+
+std::string home_file(const char* variable, const char* under_home) {
+  return env_or(variable, env_or("HOME", "") + under_home);
 }
 
 std::string parent_of(const std::string& path) {
@@ -127,6 +190,23 @@ arrow::fs::S3Options arrow_s3_options(const S3Options& options) {
   s3.connect_timeout = options.connect_timeout_s;
   s3.request_timeout = options.request_timeout_s;
   s3.retry_strategy = std::make_shared<CountingRetryStrategy>(options.retries, retries_so_far);
+  if (!options.profile.empty() && !options.anonymous) {
+    const std::string credentials = home_file("AWS_SHARED_CREDENTIALS_FILE", "/.aws/credentials");
+    const std::string config = home_file("AWS_CONFIG_FILE", "/.aws/config");
+    const auto keys = ini_section(credentials, options.profile);
+    if (keys && keys->contains("aws_access_key_id") && keys->contains("aws_secret_access_key")) {
+      // The profile named wins over keys in the environment, which the SDK's chain asks first.
+      s3.ConfigureAccessKey(
+          keys->at("aws_access_key_id"), keys->at("aws_secret_access_key"),
+          keys->contains("aws_session_token") ? keys->at("aws_session_token") : "");
+    } else if (!keys &&
+               !ini_section(config, options.profile == "default" ? "default"
+                                                                 : "profile " + options.profile)) {
+      throw JobError(ExitCode::kConfiguration, "AWS profile '" + options.profile + "' is not in " +
+                                                   credentials + " nor " + config +
+                                                   ": add it there, or name another profile");
+    }
+  }
   return s3;
 }
 
@@ -323,6 +403,31 @@ void sync_folder(const std::string& uri) {
 
 }  // namespace internal
 
+void check_writable(const std::string& folder) {
+  // On S3 the probe's own upload says what is wrong (no bucket, refused credentials, denied).
+  if (!internal::locate(folder).is_s3) internal::make_folder(folder);
+  std::string probe = "_pomona_write_probe-";
+  std::random_device random;
+  for (int i = 0; i < 4; ++i) probe += std::to_string(random());
+  const std::string uri = internal::join_uri(folder, probe);
+  internal::write_file_atomically(uri, "pomona write probe");
+  internal::remove_file(uri);
+}
+
+S3OptionsScope::S3OptionsScope(const S3Options& options)
+    : options_(options), outer_(internal::scoped_options) {
+  internal::scoped_options = &options_;
+}
+
+S3OptionsScope::~S3OptionsScope() { internal::scoped_options = outer_; }
+
+S3Options S3OptionsScope::current() {
+  if (internal::scoped_options) return *internal::scoped_options;
+  internal::S3State& state = internal::s3_state();
+  std::lock_guard lock(state.mutex);
+  return state.options;
+}
+
 void configure_s3(const S3Options& options) {
   internal::S3State& state = internal::s3_state();
   std::lock_guard lock(state.mutex);
@@ -336,7 +441,7 @@ int64_t s3_retry_count() { return internal::retries_so_far.load(std::memory_orde
 void finalize_s3() {
   internal::S3State& state = internal::s3_state();
   std::lock_guard lock(state.mutex);
-  state.fs.reset();
+  state.filesystems.clear();
   if (arrow::fs::IsS3Initialized()) (void)arrow::fs::FinalizeS3();
 }
 

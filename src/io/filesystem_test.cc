@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <fstream>
 #include <set>
+#include <thread>
 
 #include "io/arrow_status.h"
 #include "io/temp_folder_for_tests.h"
@@ -121,6 +123,47 @@ TEST(ArrowS3Options, CarriesTimeoutsRetriesAndAnonymity) {
   EXPECT_EQ(arrow_s3_options({}).credentials_kind, arrow::fs::S3CredentialsKind::Default);
 }
 
+TEST(ArrowS3Options, AProfileInTheCredentialsFileWinsOverEnvironmentKeys) {
+  TempFolder folder;
+  const std::string credentials = folder / "credentials";
+  std::ofstream(credentials) << "[other]\naws_access_key_id = OTHER\n\n[reader]\n"
+                                "aws_access_key_id = READER\naws_secret_access_key = secret\n";
+  ScopedEnv env({{"AWS_SHARED_CREDENTIALS_FILE", credentials.c_str()},
+                 {"AWS_CONFIG_FILE", "/dev/null"},
+                 {"AWS_ACCESS_KEY_ID", "FROM_ENV"},
+                 {"AWS_SECRET_ACCESS_KEY", "wrong"}});
+  S3Options options;
+  options.profile = "reader";
+  EXPECT_EQ(arrow_s3_options(options).credentials_kind, arrow::fs::S3CredentialsKind::Explicit);
+  EXPECT_EQ(arrow_s3_options(options).GetAccessKey(), "READER");
+  options.profile = "nobody";
+  try {
+    arrow_s3_options(options);
+    FAIL() << "a missing profile was accepted";
+  } catch (const JobError& error) {
+    EXPECT_EQ(error.code(), ExitCode::kConfiguration);
+    EXPECT_THAT(error.what(), HasSubstr("AWS profile 'nobody' is not in " + credentials));
+  }
+}
+
+TEST(S3OptionsScope, EachSettingsGetTheirFilesystemAndTheOuterOnesComeBack) {
+  ScopedEnv env({{"AWS_ENDPOINT_URL", nullptr}, {"AWS_ENDPOINT_URL_S3", nullptr}});
+  const S3Options first = endpoint_and_region("http://127.0.0.1:1", "us-east-1");
+  const S3Options second = endpoint_and_region("http://127.0.0.1:2", "us-east-1");
+  S3OptionsScope outer(first);
+  const auto first_fs = locate("s3://bucket/key").fs;
+  {
+    S3OptionsScope inner(second);
+    EXPECT_EQ(S3OptionsScope::current().endpoint, "http://127.0.0.1:2");
+    EXPECT_NE(locate("s3://bucket/key").fs, first_fs);
+    EXPECT_EQ(locate("s3://bucket/key").fs, locate("s3://other/key").fs);
+  }
+  EXPECT_EQ(S3OptionsScope::current().endpoint, "http://127.0.0.1:1");
+  EXPECT_EQ(locate("s3://bucket/key").fs, first_fs);
+  // Another thread has its own scopes: none here, so configure_s3's settings.
+  std::thread([&] { EXPECT_EQ(S3OptionsScope::current().endpoint, ""); }).join();
+}
+
 arrow::fs::S3RetryStrategy::AWSErrorDetail error(bool retryable) {
   return {.error_type = 0,
           .message = "SlowDown",
@@ -207,6 +250,15 @@ TEST(FileOperations, RemoveIsQuietForMissingFilesAndListingSkipsFolders) {
   EXPECT_TRUE(is_folder(folder / "sub"));
   EXPECT_FALSE(is_folder(folder / "a.txt"));
   EXPECT_TRUE(file_names_in(folder / "missing folder").empty());
+}
+
+TEST(CheckWritable, CreatesALocalFolderAndLeavesItEmpty) {
+  TempFolder folder;
+  const std::string output = folder / "out";
+  check_writable(output);
+  EXPECT_TRUE(std::filesystem::is_directory(output));
+  EXPECT_TRUE(std::filesystem::is_empty(output));
+  EXPECT_THROW(check_writable("/proc/pomona-cannot-write-here"), JobError);
 }
 
 TEST(TempNames, AreHiddenAndRecognised) {

@@ -12,7 +12,6 @@
 #include "pomona/io.h"
 #include "pomona/pipeline.h"
 #include "pomona/table.h"
-#include "read_ahead.h"
 
 namespace pomona {
 namespace {
@@ -26,10 +25,10 @@ Result<std::vector<uint8_t>> read_input(const ObjectInfo& input, int64_t max_byt
 
 // Read-ahead is for stores where a read waits on the network; a local read costs less than the
 // hand-over between threads. The threads are a cap: ReadAhead keeps as many reads in flight as
-// the latency needs (64 cover ~2,500 GETs/s at S3's 25 ms), within its byte bound.
+// the latency needs, within its byte bound.
 int io_thread_count(const FeaturizeOptions& options) {
   if (options.io_threads >= 0) return options.io_threads;
-  return is_s3_uri(options.input) ? 64 : 0;
+  return is_s3_uri(options.input) ? ReadAhead::kDefaultMaxThreads : 0;
 }
 
 constexpr int64_t kMaxBytesReadAhead = 256 << 20;

@@ -105,3 +105,58 @@ void PartFile::write_group() {
 }
 
 }  // namespace pomona::internal
+
+namespace pomona {
+
+PartFileWriter::PartFileWriter(std::string uri, WriterOptions options)
+    : uri_(std::move(uri)), options_(std::move(options)) {}
+
+PartFileWriter::~PartFileWriter() = default;
+
+void PartFileWriter::append(const arrow::RecordBatch& batch) {
+  std::vector<FeatureRow> rows;
+  internal::append_rows_of_batch(batch, uri_, rows);
+  if (const auto pca = batch.GetColumnByName("pca")) {
+    has_pca_ = true;
+    const auto lists = std::dynamic_pointer_cast<arrow::ListArray>(pca);
+    const auto values =
+        lists ? std::dynamic_pointer_cast<arrow::FloatArray>(lists->values()) : nullptr;
+    if (values == nullptr) {
+      internal::throw_output_error("write", uri_,
+                                   "column 'pca' has type " + pca->type()->ToString());
+    }
+    for (int64_t i = 0; i < batch.num_rows(); ++i) {
+      if (lists->IsNull(i)) continue;
+      const float* begin = values->raw_values() + lists->value_offset(i);
+      rows[i].pca.assign(begin, begin + lists->value_length(i));
+    }
+  }
+  for (FeatureRow& row : rows) {
+    if (!file_ && row.features.empty()) {
+      held_.push_back(std::move(row));
+      continue;
+    }
+    if (!file_) {
+      options_.feature_dim = static_cast<int>(row.features.size());
+      if (has_pca_) options_.pca_dim = static_cast<int>(row.pca.size());
+      open();
+    }
+    file_->append(row);
+  }
+  rows_ += batch.num_rows();
+}
+
+void PartFileWriter::open() {
+  // A pca column whose rows all failed still gets its column.
+  if (has_pca_ && options_.pca_dim == 0) options_.pca_dim = 1;
+  file_ = std::make_unique<internal::PartFile>(uri_, row_schema(options_), options_);
+  for (const FeatureRow& row : held_) file_->append(row);
+  held_.clear();
+}
+
+void PartFileWriter::publish() {
+  if (!file_) open();
+  file_->publish();
+}
+
+}  // namespace pomona

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "io/filesystem.h"
 #include "pomona/table.h"
@@ -57,6 +58,12 @@ class PartFile {
   AtomicFile file_;
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
 };
+
+// Appends the rows of a record batch with the row columns (path, label, features, error, and
+// size and mtime when present) to rows, original_text undoing stored_text; file names the
+// batch's file in errors. Throws JobError(kInputOutput) for a missing column or a wrong type.
+void append_rows_of_batch(const arrow::RecordBatch& batch, const std::string& file,
+                          std::vector<FeatureRow>& rows);
 
 // How a folder RowWriter numbers and reports its parts; the default is a fresh folder.
 struct PartNumbering {

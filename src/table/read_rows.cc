@@ -6,6 +6,7 @@
 
 #include "io/arrow_status.h"
 #include "io/filesystem.h"
+#include "part_file.h"
 #include "pomona/error.h"
 #include "pomona/table.h"
 
@@ -41,6 +42,10 @@ std::shared_ptr<ArrayType> column(const arrow::RecordBatch& batch, const std::st
   return typed;
 }
 
+}  // namespace
+
+namespace internal {
+
 void append_rows_of_batch(const arrow::RecordBatch& batch, const std::string& file,
                           std::vector<FeatureRow>& rows) {
   const auto paths = column<arrow::StringArray>(batch, "path", file);
@@ -69,6 +74,10 @@ void append_rows_of_batch(const arrow::RecordBatch& batch, const std::string& fi
   }
 }
 
+}  // namespace internal
+
+namespace {
+
 // Streams the file in record batches of at most batch_rows rows, so memory holds one batch and
 // one row group, not a copy of the file.
 void read_batches_of_file(const std::string& file, int64_t batch_rows,
@@ -89,7 +98,7 @@ void read_batches_of_file(const std::string& file, int64_t batch_rows,
     std::shared_ptr<arrow::RecordBatch> batch = internal::check_io(batches->Next(), "read", file);
     if (batch == nullptr) break;
     rows.clear();
-    append_rows_of_batch(*batch, file, rows);
+    internal::append_rows_of_batch(*batch, file, rows);
     consume(rows);
   }
 }

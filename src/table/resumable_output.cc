@@ -7,6 +7,7 @@
 #include <parquet/arrow/schema.h>
 
 #include <algorithm>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <unordered_set>
@@ -25,28 +26,26 @@ using internal::throw_output_error;
 
 constexpr char kSuccessName[] = "_SUCCESS";
 
-struct ManifestPart {
-  std::string file;
-  int64_t rows = 0;
-};
+using ManifestPart = ManifestEntry;
 
 [[noreturn]] void throw_not_resumable(const std::string& file, const std::string& reason) {
   throw JobError(ExitCode::kConfiguration,
                  file + " " + reason + ": pass --overwrite to start this output afresh");
 }
 
-std::vector<ManifestPart> read_manifest(const std::string& path) {
+std::vector<ManifestPart> read_manifest_at(const std::string& path) {
   std::vector<ManifestPart> parts;
   const std::optional<std::string> contents = internal::read_file_if_exists(path);
   if (!contents) return parts;
   std::istringstream in(*contents);
-  static const std::regex kLine(R"re(\{"file": "(part-[0-9]+\.parquet)", "rows": ([0-9]+)\})re");
+  static const std::regex kLine(
+      R"re(\{"file": "(part-[0-9]+(-[0-9A-Za-z]+)*\.parquet)", "rows": ([0-9]+)\})re");
   std::smatch match;
   for (std::string line; std::getline(in, line);) {
     if (!std::regex_match(line, match, kLine)) {
       throw_not_resumable(path, "is not a manifest Pomona wrote (line \"" + line + "\")");
     }
-    parts.push_back({match[1].str(), std::stoll(match[2].str())});
+    parts.push_back({match[1].str(), std::stoll(match[3].str())});
   }
   return parts;
 }
@@ -146,7 +145,7 @@ class FolderOutput : public ResumableOutput {
       remove_file(join_uri(folder_, internal::kManifestName));
     } else {
       refuse_foreign_files(folder_, folder_);
-      manifest_->parts = read_manifest(join_uri(folder_, internal::kManifestName));
+      manifest_->parts = read_manifest(folder_);
     }
     remove_leftovers();
     // Row counts from the files themselves: a run killed while rewriting a part (drop_rows_of)
@@ -191,7 +190,7 @@ class FolderOutput : public ResumableOutput {
   std::unique_ptr<RowWriter> writer() override {
     int64_t first_index = 0;
     for (const ManifestPart& part : manifest_->parts) {
-      first_index = std::max(first_index, *internal::part_file_index(part.file) + 1);
+      first_index = std::max(first_index, internal::part_file_index(part.file).value_or(-1) + 1);
     }
     // Shared: the writer may outlive this object.
     internal::PartNumbering numbering{
@@ -250,6 +249,42 @@ void refuse_foreign_files(const std::string& folder, const std::string& manifest
                        "), and Pomona never removes or overwrites files it cannot prove its "
                        "own: give an empty or new folder, or pass --overwrite to replace its "
                        "results");
+  }
+}
+
+std::vector<ManifestEntry> read_manifest(const std::string& folder) {
+  return read_manifest_at(join_uri(folder, internal::kManifestName));
+}
+
+void unpublish(const std::string& folder) { remove_file(join_uri(folder, kSuccessName)); }
+
+void publish_parts(const std::string& folder, const std::vector<ManifestEntry>& parts) {
+  write_manifest(folder, parts);
+  internal::write_file_atomically(join_uri(folder, kSuccessName), "");
+  std::unordered_set<std::string> published = {internal::kManifestName, kSuccessName};
+  for (const ManifestEntry& part : parts) published.insert(part.file);
+  const internal::Location location = internal::locate(folder);
+  arrow::fs::FileSelector selector;
+  selector.base_dir = location.path;
+  selector.recursive = true;
+  const auto entries = internal::check_io(location.fs->GetFileInfo(selector), "read", folder);
+  std::vector<std::string> folders;
+  for (const arrow::fs::FileInfo& entry : entries) {
+    const std::string relative = entry.path().substr(location.path.size() + 1);
+    if (published.contains(relative)) continue;
+    if (entry.IsDirectory()) {
+      folders.push_back(entry.path());
+    } else {
+      internal::check_io(location.fs->DeleteFile(entry.path()), "remove",
+                         join_uri(folder, relative));
+    }
+  }
+  // Then the folders, deepest first (S3 keeps an emptied folder as a marker object).
+  std::sort(folders.begin(), folders.end(), std::greater<>());
+  for (const std::string& path : folders) {
+    const arrow::fs::FileInfo info =
+        internal::check_io(location.fs->GetFileInfo(path), "remove", path);
+    if (info.IsDirectory()) internal::check_io(location.fs->DeleteDir(path), "remove", path);
   }
 }
 

@@ -186,5 +186,26 @@ TEST(ResumableOutput, PartsWithoutIdentityColumnsAreAConfigurationError) {
   }
 }
 
+TEST(PublishParts, ListsThePartsThenSuccessAndRemovesEverythingElseBelow) {
+  TempFolder folder;
+  const std::string out = folder / "out";
+  folder.write("out/_SUCCESS", "");
+  folder.write("out/part-00000-old-1.parquet", "an earlier run's part");
+  folder.write("out/part-00000-job-7.parquet", "a task's part");
+  folder.write("out/part-00001-job-8.parquet", "a failed attempt's part");
+  folder.write("out/_temporary/0/x", "");
+  unpublish(out);
+  EXPECT_THAT(names_in(out), ElementsAre("_temporary", "part-00000-job-7.parquet",
+                                         "part-00000-old-1.parquet", "part-00001-job-8.parquet"));
+  publish_parts(out, {{"part-00000-job-7.parquet", 12}});
+  EXPECT_THAT(names_in(out),
+              ElementsAre("_SUCCESS", "_pomona_manifest.jsonl", "part-00000-job-7.parquet"));
+  const std::vector<ManifestEntry> manifest = read_manifest(out);
+  ASSERT_EQ(manifest.size(), 1u);
+  EXPECT_EQ(manifest[0].file, "part-00000-job-7.parquet");
+  EXPECT_EQ(manifest[0].rows, 12);
+  EXPECT_TRUE(read_manifest(folder / "none").empty());
+}
+
 }  // namespace
 }  // namespace pomona

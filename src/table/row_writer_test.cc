@@ -18,6 +18,7 @@
 #include "names_in_folder_for_tests.h"
 #include "pomona/error.h"
 #include "pomona/table.h"
+#include "pomona/table_arrow.h"
 
 namespace pomona {
 
@@ -143,6 +144,44 @@ TEST(RowWriter, SameRowsGiveByteIdenticalFiles) {
   write_rows(folder / "b.parquet", sample_rows(9));
 
   EXPECT_EQ(contents_of(folder / "a.parquet"), contents_of(folder / "b.parquet"));
+}
+
+TEST(PartFileWriter, WritesTheBytesRowWriterWritesAndNothingBeforePublish) {
+  TempFolder folder;
+  write_rows(folder / "row_writer.parquet", sample_rows(9));
+  // Batches as a Spark task gets them: the first row of the second one is an error.
+  RowBatchBuilder batches(small_options());
+  PartFileWriter writer(folder / "part.parquet", WriterOptions{});
+  const std::vector<FeatureRow> rows = sample_rows(9);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    batches.append(rows[i]);
+    if (i == 1 || i + 1 == rows.size()) writer.append(*batches.finish());
+  }
+  EXPECT_EQ(writer.rows(), 9);
+  EXPECT_FALSE(std::filesystem::exists(folder / "part.parquet"));
+  writer.publish();
+  EXPECT_EQ(contents_of(folder / "part.parquet"), contents_of(folder / "row_writer.parquet"));
+}
+
+TEST(PartFileWriter, ErrorRowsFirstWaitForTheFirstFeaturesAndAPcaColumnIsKept) {
+  TempFolder folder;
+  WriterOptions with_pca = small_options();
+  with_pca.pca_dim = 2;
+  RowBatchBuilder batches(with_pca);
+  std::vector<FeatureRow> rows = sample_rows(3);
+  rows[0].error = "cannot decode";
+  rows[0].features.clear();
+  rows[1].pca = {1.5f, -2.0f};
+  for (const FeatureRow& row : rows) batches.append(row);
+  PartFileWriter writer(folder / "part.parquet", WriterOptions{});
+  writer.append(*batches.finish());
+  writer.publish();
+  const std::shared_ptr<arrow::Table> table =
+      open_parquet(folder / "part.parquet")->ReadTable().ValueOrDie();
+  EXPECT_EQ(table->num_rows(), 3);
+  EXPECT_EQ(table->schema()->metadata()->Get("pomona.feature_dim").ValueOr(""), "4");
+  EXPECT_EQ(table->GetColumnByName("pca")->null_count(), 2);
+  EXPECT_EQ(read_rows(folder / "part.parquet"), rows);
 }
 
 TEST(RowWriter, FolderGetsPartFilesOfRowsPerFileThenSuccess) {

@@ -7,8 +7,8 @@
     pca.setOutputType("array").transform(rows).write.parquet("out/")
     pomona.spark.featurize_to_parquet(df, "out/")       # rows written by the Python workers
 
-S3 without an S3 connector in Spark (no hadoop-aws): the driver lists with Arrow, the executors
-read the objects and write the output through pomona.s3 (the same options as the pomona command):
+S3 without an S3 connector in Spark (no hadoop-aws): the driver lists with the C++ core, the
+executors read the objects and write the output through it, with the pomona command's options:
 
     s3 = pomona.spark.S3Options(endpoint="http://minio:9000")   # or S3Options(): AWS defaults
     images = pomona.spark.list_images(spark, "s3://bucket/photos/", "*.jpg", s3)
@@ -23,27 +23,28 @@ The functions go through ``DataFrame.mapInArrow``: Arrow batches of at most
 Python worker loads the network once (cached per process, reused by every later task, as Spark
 reuses its Python workers). Nothing is broadcast by hand: the weights file must be readable at the
 same path on every executor, or be shipped with ``ship_weights=True`` (SparkContext.addFile).
+What is Spark's stays here (task attempts, the driver's final moves); listing, S3 settings, reads,
+the Parquet layout and the manifest are the C++ core's (pomona._pomona).
 """
 from __future__ import annotations
 
-import concurrent.futures
 import itertools
-import json
 import os
+import shutil
 import uuid
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import pyarrow as pa
-import pyarrow.fs
 import pyarrow.parquet as pq
 
 import pomona
-import pomona.s3
-from pomona.s3 import S3Options
+from pomona import _pomona
+from pomona._pomona import S3Options
 
-__all__ = ["featurize", "featurizer", "featurize_to_parquet", "list_images", "task_count",
-           "Featurizer", "PCA", "PCAModel", "transform", "projector", "write_parquet",
-           "read_written", "hadoop_glob", "tune_for_images", "ROW_DDL", "S3Options"]
+__all__ = ["featurize", "featurizer", "featurize_to_parquet", "list_images", "list_objects",
+           "images_dataframe", "task_count", "Featurizer", "PCA", "PCAModel", "transform",
+           "projector", "write_parquet", "read_written", "hadoop_glob", "tune_for_images", "is_s3",
+           "ROW_DDL", "S3Options"]
 
 # pomona.spark.ml's names, imported when first used: it imports pyspark.ml, which the Python
 # workers of featurize() and write_parquet() need not load.
@@ -70,6 +71,16 @@ def hadoop_glob(patterns: str) -> str:
         return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in pattern)
     parts = [any_case(p.strip()) for p in patterns.split(",") if p.strip()]
     return parts[0] if len(parts) == 1 else "{" + ",".join(parts) + "}"
+
+
+def _core_uri(uri: str) -> str:
+    """uri as the C++ core names it: Hadoop's s3a:// and s3n:// are its s3://."""
+    return "s3://" + uri[6:] if uri[:6].lower() in ("s3a://", "s3n://") else uri
+
+
+def is_s3(uri: str) -> bool:
+    """Whether uri is an S3 URI (s3://, or Hadoop's s3a:// and s3n://)."""
+    return _core_uri(uri)[:5].lower() == "s3://"
 
 
 # Spark's defaults assume big files: each file "costs" 4 MB when files are packed into input
@@ -99,11 +110,17 @@ def _executor_path(path: str, shipped: bool) -> str:
     return path
 
 
+# Each task's read-ahead holds at most this many bytes fetched and not yet featurized (one Python
+# worker per task slot, so an executor holds this times its slots); the command's holds 256 MiB.
+TASK_BYTES_AHEAD = 64 << 20
+
+
 def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "content", *,
                weights: Optional[str] = None, alpha: float = 1.0, size: int = 224,
                threads: int = 0, batch: int = 1, label_from: str = "parent",
                ship_weights: bool = False, s3: Optional[S3Options] = None,
-               io_threads: int = 8, precision: str = "fp32") -> BatchFunction:
+               io_threads: int = _pomona.READ_AHEAD_MAX_THREADS,
+               precision: str = "fp32") -> BatchFunction:
     """The function featurize() maps over Arrow batches of (path, content) rows, for
     write_parquet(). Options as featurize()'s; resolves (and ships) the weights now."""
     weights_path = pomona.resolve_weights(weights, alpha, size)
@@ -123,16 +140,18 @@ def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "cont
         for input_batch in batches:
             yield featurize_contents(input_batch.column(content_col), input_batch.column(path_col))
 
-    def fetch_and_featurize_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        # The next batch's objects download while this one is featurized.
-        pending = None
+    def fetch_and_featurize_batches(batches: List[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        # One read-ahead over the task's objects (their paths and sizes are small): as many GETs
+        # in flight as the latency needs, up to io_threads, the bytes ahead bounded.
+        paths = [path for b in batches for path in b.column(path_col).to_pylist()]
+        sizes = [size for b in batches for size in b.column("size").to_pylist()]
+        with _pomona.using_s3(s3):
+            fetcher = _pomona.ReadAhead([_core_uri(p) for p in paths], sizes, io_threads,
+                                        TASK_BYTES_AHEAD)
         for input_batch in batches:
-            fetching = _fetch_objects(input_batch.column(path_col).to_pylist(), s3, io_threads)
-            if pending is not None:
-                yield _featurize_fetched(*pending, featurize_contents)
-            pending = (input_batch.column(path_col), fetching)
-        if pending is not None:
-            yield _featurize_fetched(*pending, featurize_contents)
+            contents, errors = fetcher.take(input_batch.num_rows)
+            yield _featurize_fetched(input_batch.column(path_col), pa.array(contents), errors,
+                                     featurize_contents)
 
     def featurize_listed_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         # Paths only (list_images()): the C++ core reads local files itself; S3 objects are
@@ -141,70 +160,58 @@ def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "cont
         first = next(batches, None)
         if first is None:
             return
-        batches = itertools.chain([first], batches)
-        if pomona.s3.is_s3(first.column(path_col)[0].as_py()):
-            yield from fetch_and_featurize_batches(batches)
-        else:
-            for input_batch in batches:
-                yield featurize_contents(input_batch.column(path_col), None)
+        if is_s3(first.column(path_col)[0].as_py()):
+            yield from fetch_and_featurize_batches([first, *batches])
+            return
+        for input_batch in itertools.chain([first], batches):
+            yield featurize_contents(input_batch.column(path_col), None)
 
     return featurize_batches if content_col else featurize_listed_batches
 
 
-_fetch_pools: dict = {}
-
-
-def _fetch_objects(uris: List[str], s3: Optional[S3Options], io_threads: int):
-    """Futures of each object's bytes (or the OSError that reading it ended with, after the
-    retries), read with io_threads concurrent GETs shared by this Python worker's tasks."""
-    if io_threads not in _fetch_pools:
-        _fetch_pools[io_threads] = concurrent.futures.ThreadPoolExecutor(io_threads)
-
-    def read(uri: str):
-        try:
-            filesystem, path = pomona.s3.filesystem_for(uri, s3)
-            with filesystem.open_input_stream(path, compression=None) as stream:
-                return stream.readall()
-        except OSError as error:
-            return error
-
-    return [_fetch_pools[io_threads].submit(read, uri) for uri in uris]
-
-
-def _featurize_fetched(paths: pa.Array, fetching, featurize_contents) -> pa.RecordBatch:
-    """Rows for the fetched objects; one that could not be read is an error row saying why."""
-    contents = [future.result() for future in fetching]
-    failed = {i: f"cannot read {paths[i].as_py()}: {' '.join(str(content).split())}"
-              for i, content in enumerate(contents) if isinstance(content, OSError)}
-    # An unread object goes in empty, for the label and a row in its place; its error replaced.
-    rows = featurize_contents(
-        pa.array([b"" if i in failed else content for i, content in enumerate(contents)],
-                 pa.binary()), paths)
-    if not failed:
+def _featurize_fetched(paths: pa.Array, contents: pa.Array, errors: List[Optional[str]],
+                       featurize_contents) -> pa.RecordBatch:
+    """Rows for the fetched objects; one that could not be read (errors[i]) is an error row
+    saying why."""
+    rows = featurize_contents(contents, paths)
+    if not any(errors):
         return rows
-    errors = [failed.get(i, error) for i, error in enumerate(rows.column("error").to_pylist())]
-    return pa.RecordBatch.from_arrays(rows.columns[:3] + [pa.array(errors, pa.string())],
+    # An unread object went in empty, for the label and a row in its place; its error replaced.
+    merged = [read_error or error for read_error, error in
+              zip(errors, rows.column("error").to_pylist())]
+    return pa.RecordBatch.from_arrays(rows.columns[:3] + [pa.array(merged, pa.string())],
                                       schema=rows.schema)
+
+
+def list_objects(uri: str, glob: str = "*.jpg,*.jpeg,*.png",
+                 s3: Optional[S3Options] = None) -> List[Tuple[str, int]]:
+    """(path, size) of the images under uri, listed as the pomona command lists (the C++ core:
+    names starting with "." or "_" skipped, glob's comma-separated patterns case-insensitive as
+    the CLI's --glob, byte-wise order). uri: a local or shared folder (path or file://) or an S3
+    prefix (s3://, s3a://, s3n://: paths keep the scheme given), listed with the options s3.
+    Raises pomona.PomonaError (exit_code 3) when uri cannot be listed."""
+    core = _core_uri(uri)
+    with _pomona.using_s3(s3):
+        listed = _pomona.list_inputs(core, glob)
+    if core == uri:
+        return listed
+    return [(uri[:6] + path[5:], size) for path, size in listed]
+
+
+def images_dataframe(spark, objects: List[Tuple[str, int]]):
+    """A DataFrame of (path, size) rows for featurize(df, content_col=None, ...), in tasks sized
+    as Spark's file sources size them (task_count)."""
+    return spark.createDataFrame(
+        spark.sparkContext.parallelize(objects, task_count(spark, [size for _, size in objects])),
+        "path string, size long")
 
 
 def list_images(spark, uri: str, glob: str = "*.jpg,*.jpeg,*.png",
                 s3: Optional[S3Options] = None):
-    """The images under uri, listed by the driver as the pomona command lists (names starting
-    with "." or "_" skipped, glob's comma-separated patterns case-insensitive as the CLI's --glob,
-    byte-wise order), as a DataFrame of (path, size) rows for featurize(df, content_col=None,
-    ...): the executors read the files
-    themselves, so no image byte crosses the JVM, and Spark needs no S3 connector (hadoop-aws).
-    uri: a local or shared folder (path or file://), listed by the C++ core, or an S3 prefix,
-    listed with Arrow and the options s3. Tasks are sized as Spark's file sources size them
-    (task_count). Raises pomona.PomonaError (local) or pomona.s3.S3Error when uri cannot be
-    listed."""
-    if pomona.s3.is_s3(uri):
-        objects = pomona.s3.list_images(uri, glob, s3)
-    else:
-        objects = pomona._pomona.list_inputs(uri, glob)
-    return spark.createDataFrame(
-        spark.sparkContext.parallelize(objects, task_count(spark, [size for _, size in objects])),
-        "path string, size long")
+    """images_dataframe(spark, list_objects(uri, glob, s3)): the images under uri, listed by the
+    driver, for the executors to read themselves, so that no image byte crosses the JVM and
+    Spark needs no S3 connector (hadoop-aws)."""
+    return images_dataframe(spark, list_objects(uri, glob, s3))
 
 
 def task_count(spark, sizes: List[int]) -> int:
@@ -225,8 +232,10 @@ def featurize(df, path_col: str = "path", content_col: Optional[str] = "content"
     """Featurizes a DataFrame of (path, content) rows, e.g. spark.read.format("binaryFile"),
     into the CLI's rows: path (as Spark lists it), label (parent folder), features
     array<float> (null on error), error (null when fine). Lazy, like every transformation.
-    With content_col=None the rows hold only paths (list_images()) and the executors read each
-    object themselves, io_threads GETs at a time, through pomona.s3 with the options s3.
+    With content_col=None the rows hold paths and sizes (list_images()) and the executors read
+    the files themselves: local ones in the C++ core, S3 objects through the command's
+    read-ahead (as many GETs in flight as the latency needs, at most io_threads a task) with
+    the options s3.
 
     Options: weights: a Keras MobileNetV2 .h5 (default: Keras' cache on the driver) readable by
     every executor at that path, or copied to them with ship_weights=True. alpha, size: the
@@ -241,7 +250,7 @@ def featurize(df, path_col: str = "path", content_col: Optional[str] = "content"
 
 
 def _input_columns(path_col: str, content_col: Optional[str]) -> List[str]:
-    return [path_col, content_col] if content_col else [path_col]
+    return [path_col, content_col] if content_col else [path_col, "size"]
 
 
 def featurize_to_parquet(df, output: str, path_col: str = "path",
@@ -251,34 +260,40 @@ def featurize_to_parquet(df, output: str, path_col: str = "path",
     written."""
     function = featurizer(df.sparkSession, path_col, content_col, **options)
     return write_parquet(df.select(*_input_columns(path_col, content_col)), output, function,
-                         pomona.ROW_SCHEMA, s3=options.get("s3"))
+                         s3=options.get("s3"))
 
 
-def _output_filesystem(output: str, s3: Optional[S3Options] = None):
-    """(pyarrow filesystem, absolute path) of a Hadoop-style output URI or local path; S3 (s3://,
-    Hadoop's s3a:// and s3n://) with the options s3."""
-    if pomona.s3.is_s3(output):
-        return pomona.s3.filesystem_for(output, s3)
-    if "://" not in output and not output.startswith("file:"):
-        return pyarrow.fs.LocalFileSystem(), os.path.abspath(output)
-    return pyarrow.fs.FileSystem.from_uri(output)
+def _local_path(output: str) -> str:
+    """The local (or shared) folder of a path or file: URI; ValueError for other URIs."""
+    if output.startswith("file:"):
+        return "/" + output[len("file:"):].lstrip("/")
+    if "://" in output:
+        raise ValueError(f"cannot write {output}: Pomona writes to a local or shared path, file:// "
+                         "or s3:// (s3a://)")
+    return os.path.abspath(output)
 
 
-# The pomona command's Parquet settings (src/table/part_file.cc): row groups of 1024 rows (Arrow
-# batches are small, row groups need not be), ZSTD level 1, dictionaries only for the columns of
-# few distinct values (on the features they cost CPU and memory for nothing).
-ROW_GROUP_ROWS = 1024
-_WRITER_OPTIONS = dict(compression="zstd", compression_level=1, use_dictionary=["label", "error"])
-# The pomona command's manifest of a folder output (src/table/resumable_output.cc).
-MANIFEST_NAME = "_pomona_manifest.jsonl"
+def _write_part(uri: str, batches: Iterator[pa.RecordBatch], s3: Optional[S3Options]) -> int:
+    """Writes the batches as one part file at uri (the C++ core's writer, the command's
+    layout), published whole once complete; none when there is no row. Returns the rows."""
+    with _pomona.using_s3(s3):
+        writer = _pomona.PartFileWriter(uri)
+    for batch in batches:
+        with _pomona.using_s3(s3):
+            writer.append(batch)
+    if writer.rows:
+        with _pomona.using_s3(s3):
+            writer.publish()
+    return writer.rows
 
 
-def write_parquet(df, output: str, map_batches: BatchFunction, schema: pa.Schema,
+def write_parquet(df, output: str, map_batches: BatchFunction,
                   s3: Optional[S3Options] = None) -> int:
-    """Writes map_batches(each partition's Arrow batches of df) as Parquet files with `schema`
-    under output (replaced), from the Python workers: the rows never cross back into the JVM.
-    Returns the rows written. The driver and executors must share the filesystem (local, NFS,
-    HDFS, S3: any pyarrow.fs URI; s3a:// is read as s3://, with the options s3).
+    """Writes map_batches(each partition's Arrow batches of df), batches of the row columns
+    (path, label, features, error[, pca]), as Parquet part files under output (replaced), from
+    the Python workers: the rows never cross back into the JVM. Returns the rows written. Files
+    are the pomona command's (the C++ core writes them). output: a path or file:// that the
+    driver and executors share, or S3 (s3://, s3a://, with the options s3).
 
     Commits like Hadoop's FileOutputCommitter (v1), which Spark's own writer uses: a task attempt
     writes output/_temporary/0/_temporary/attempt_<id>/part-<partition>.parquet and, once
@@ -289,109 +304,79 @@ def write_parquet(df, output: str, map_batches: BatchFunction, schema: pa.Schema
 
     On S3, where a rename is a copy, see _write_parquet_s3.
     """
-    filesystem, root = _output_filesystem(output, s3)
-    if isinstance(filesystem, pyarrow.fs.S3FileSystem):
-        return _write_parquet_s3(df, output, map_batches, schema, s3)
-    if filesystem.get_file_info(root).type != pyarrow.fs.FileType.NotFound:
-        filesystem.delete_dir(root)
+    if is_s3(output):
+        return _write_parquet_s3(df, _core_uri(output), map_batches, s3)
+    root = _local_path(output)
+    shutil.rmtree(root, ignore_errors=True)
     job_dir = f"{root}/_temporary/0"
-    filesystem.create_dir(f"{job_dir}/_temporary")
+    os.makedirs(f"{job_dir}/_temporary")
 
     def write_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
         task = TaskContext.get()
         attempt_dir = f"{job_dir}/_temporary/attempt_{task.taskAttemptId()}"
+        part = f"{attempt_dir}/part-{task.partitionId():05d}.parquet"
         task_path = f"{job_dir}/task_{task.partitionId():05d}.parquet"
-        attempt_filesystem, _ = _output_filesystem(output, s3)
-        attempt_filesystem.create_dir(attempt_dir)
-        part = _PartFile(attempt_filesystem, f"{attempt_dir}/part-{task.partitionId():05d}.parquet",
-                         schema)
-        if part.write(map_batches(batches)):
-            attempt_filesystem.move(part.path, task_path)
-        attempt_filesystem.delete_dir(attempt_dir)
-        yield _task_result(task.partitionId(), part.rows, task_path)
+        os.makedirs(attempt_dir, exist_ok=True)
+        rows = _write_part(part, map_batches(batches), None)
+        if rows:
+            os.replace(part, task_path)
+        shutil.rmtree(attempt_dir, ignore_errors=True)
+        yield _task_result(task.partitionId(), rows, task_path)
 
     tasks = df.mapInArrow(write_partition, _TASK_RESULT_DDL).collect()
     written = [task.partition for task in tasks if task.rows]
     for partition in written:
-        filesystem.move(f"{job_dir}/task_{partition:05d}.parquet",
-                        f"{root}/part-{partition:05d}.parquet")
+        os.replace(f"{job_dir}/task_{partition:05d}.parquet", f"{root}/part-{partition:05d}.parquet")
     if not written:  # readers need a file to know the columns
-        pq.write_table(schema.empty_table(), f"{root}/part-00000.parquet", filesystem=filesystem,
-                       **_WRITER_OPTIONS)
-    filesystem.delete_dir(f"{root}/_temporary")
-    with filesystem.open_output_stream(f"{root}/_SUCCESS"):
+        _pomona.PartFileWriter(f"{root}/part-00000.parquet").publish()
+    shutil.rmtree(f"{root}/_temporary")
+    with open(f"{root}/_SUCCESS", "wb"):
         pass
     return sum(task.rows for task in tasks)
 
 
-def _write_parquet_s3(df, output: str, map_batches: BatchFunction, schema: pa.Schema,
-                      s3: Optional[S3Options]) -> int:
+def _write_parquet_s3(df, root: str, map_batches: BatchFunction, s3: Optional[S3Options]) -> int:
     """write_parquet on S3, where objects appear whole when their upload completes and nothing
-    renames: each task attempt writes output/part-<partition>-<job>-<attempt>.parquet, names no
-    other attempt or run uses. After the tasks the driver writes _pomona_manifest.jsonl (each
-    successful attempt's file and rows, the pomona command's format), then _SUCCESS, and only
-    then removes everything else under output: the previous result and the files of failed
-    attempts. It removes the previous _SUCCESS first, so a run that fails leaves no _SUCCESS,
-    and part files no manifest lists, which the next run removes."""
-    filesystem, root = _output_filesystem(output, s3)
+    renames: each task attempt writes root/part-<partition>-<job>-<attempt>.parquet, names no
+    other attempt or run uses. Before the tasks the driver removes root/_SUCCESS; after them it
+    publishes the successful attempts' files (the C++ core's publish_parts: the manifest, then
+    _SUCCESS, then everything else under root removed: the previous result, failed attempts). A
+    run that fails leaves no _SUCCESS, and part files no manifest lists, which the next run
+    removes."""
     job = uuid.uuid4().hex[:12]
-    if _exists(filesystem, f"{root}/_SUCCESS"):
-        filesystem.delete_file(f"{root}/_SUCCESS")
+    with _pomona.using_s3(s3):
+        _pomona.unpublish(root)
 
     def write_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
         task = TaskContext.get()
         name = f"part-{task.partitionId():05d}-{job}-{task.taskAttemptId()}.parquet"
-        attempt_filesystem, _ = _output_filesystem(output, s3)
-        part = _PartFile(attempt_filesystem, f"{root}/{name}", schema)
-        part.write(map_batches(batches))
-        yield _task_result(task.partitionId(), part.rows, name)
+        rows = _write_part(f"{root}/{name}", map_batches(batches), s3)
+        yield _task_result(task.partitionId(), rows, name)
 
     tasks = df.mapInArrow(write_partition, _TASK_RESULT_DDL).collect()
     parts = sorted((task.partition, task.file, task.rows) for task in tasks if task.rows)
-    if not parts:  # readers need a file to know the columns
-        name = f"part-00000-{job}.parquet"
-        pq.write_table(schema.empty_table(), f"{root}/{name}", filesystem=filesystem,
-                       **_WRITER_OPTIONS)
-        parts = [(0, name, 0)]
-    manifest = "".join(json.dumps({"file": name, "rows": rows}) + "\n" for _, name, rows in parts)
-    with filesystem.open_output_stream(f"{root}/{MANIFEST_NAME}") as stream:
-        stream.write(manifest.encode())
-    with filesystem.open_output_stream(f"{root}/_SUCCESS"):
-        pass
-    published = {name for _, name, _ in parts} | {MANIFEST_NAME, "_SUCCESS"}
-    leftovers = [entry for entry in
-                 filesystem.get_file_info(pyarrow.fs.FileSelector(root, recursive=True))
-                 if entry.path[len(root) + 1:].split("/")[0] not in published]
-    for entry in leftovers:
-        if entry.type == pyarrow.fs.FileType.File:
-            filesystem.delete_file(entry.path)
-    # Then the folders, deepest first: Arrow keeps an emptied folder as a marker object.
-    for entry in sorted(leftovers, key=lambda entry: -len(entry.path)):
-        if entry.type == pyarrow.fs.FileType.Directory and _exists(filesystem, entry.path):
-            filesystem.delete_dir(entry.path)
+    with _pomona.using_s3(s3):
+        if not parts:  # readers need a file to know the columns
+            parts = [(0, f"part-00000-{job}.parquet", 0)]
+            _pomona.PartFileWriter(f"{root}/{parts[0][1]}").publish()
+        _pomona.publish_parts(root, [(name, rows) for _, name, rows in parts])
     return sum(rows for _, _, rows in parts)
-
-
-def _exists(filesystem, path: str) -> bool:
-    return filesystem.get_file_info(path).type != pyarrow.fs.FileType.NotFound
 
 
 def read_written(output: str, columns: Optional[List[str]] = None,
                  s3: Optional[S3Options] = None) -> pa.Table:
     """The rows write_parquet wrote under output: the files its manifest lists where there is
     one (S3), else the folder's Parquet files (names starting with "." or "_" skipped)."""
-    import pyarrow.dataset as ds
-    filesystem, root = _output_filesystem(output, s3)
-    manifest = f"{root}/{MANIFEST_NAME}"
-    if _exists(filesystem, manifest):
-        with filesystem.open_input_stream(manifest) as stream:
-            names = [json.loads(line)["file"] for line in stream.readall().decode().splitlines()]
-        source = [f"{root}/{name}" for name in names]
-    else:
-        source = root
-    return ds.dataset(source, filesystem=filesystem, format="parquet").to_table(columns=columns)
+    root = _core_uri(output)
+    with _pomona.using_s3(s3):
+        manifest = _pomona.read_manifest(root)
+        files = ([f"{root.rstrip('/')}/{name}" for name, _ in manifest] if manifest
+                 else [path for path, _ in _pomona.list_inputs(root, "*.parquet")])
+        contents = [_pomona.read_bytes(file) for file in files]
+    return pa.concat_tables([pq.read_table(pa.BufferReader(content), columns=columns)
+                             for content in contents])
 
 
 _TASK_RESULT_DDL = "partition int, rows long, file string"
@@ -403,36 +388,3 @@ def _task_result(partition: int, rows: int, file: str) -> pa.RecordBatch:
                                       schema=_TASK_RESULT)
 
 
-class _PartFile:
-    """One task attempt's Parquet file at path, opened at its first row, in row groups of
-    ROW_GROUP_ROWS rows."""
-
-    def __init__(self, filesystem, path: str, schema: pa.Schema):
-        self.filesystem, self.path, self.schema = filesystem, path, schema
-        self.writer, self.pending, self.pending_rows, self.rows = None, [], 0, 0
-
-    def write(self, batches: Iterator[pa.RecordBatch]) -> bool:
-        """Writes every batch and completes the file; whether there was a row (and so a file)."""
-        for batch in batches:
-            self.pending.append(batch)
-            self.pending_rows += batch.num_rows
-            if self.pending_rows >= ROW_GROUP_ROWS:
-                self._flush()
-        self._flush()
-        if self.writer is None:
-            return False
-        self.writer.close()
-        return True
-
-    def _flush(self) -> None:
-        if self.pending_rows == 0:
-            return
-        if self.writer is None:
-            # malloc's pool, not pyarrow's mimalloc: mimalloc keeps ~50 MiB of the writer's
-            # freed buffers resident in every worker.
-            self.writer = pq.ParquetWriter(self.path, self.schema, filesystem=self.filesystem,
-                                           memory_pool=pa.system_memory_pool(), **_WRITER_OPTIONS)
-        table = pa.Table.from_batches(self.pending).cast(self.schema)
-        self.writer.write_table(table, row_group_size=table.num_rows)
-        self.rows += table.num_rows
-        self.pending, self.pending_rows = [], 0

@@ -6,12 +6,13 @@
     python -m pomona.spark.job --input s3://bucket/photos/ --output s3://bucket/features/ \
         [--s3-endpoint http://minio:9000] [--s3-profile name] [--s3-region r] [--s3-anonymous]
 
-S3 (s3://, s3a://) needs no S3 connector in Spark: the driver lists the prefix with Arrow (as the
-pomona command does), executors read the objects and write their part files through pomona.s3,
+S3 (s3://, s3a://) needs no S3 connector in Spark: the driver lists the prefix with the C++ core
+(as the pomona command does), executors read the objects and write their part files through it,
 and the driver publishes the manifest and _SUCCESS. Credentials are the AWS SDK's (environment,
-~/.aws profiles, instance role) on the driver and on each executor. Before any Spark task the
-driver checks that the input can be listed and the output written: a missing bucket, refused
-credentials or denied access end the job with one line and exit status 3, writing nothing.
+~/.aws profiles, instance role) on the driver and on each executor. Before Spark starts the
+driver lists the input and checks that the output can be written: a missing bucket, refused
+credentials or denied access end the job with the command's one line and exit status 3, writing
+nothing.
 
 Writes what `pomona featurize INPUT OUTPUT` writes to a folder, from the Python workers that
 compute the rows (pomona.spark.write_parquet, whose commit protocol is Spark's: a retried task
@@ -28,16 +29,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 
-import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.fs
 
 import pomona
-import pomona.s3
 import pomona.spark
+from pomona import _pomona
 
 
 class _Renamed(argparse.Action):
@@ -115,25 +113,17 @@ def argument_parser() -> argparse.ArgumentParser:
                     "exponential backoff")
     s3.add_argument("--s3-connect-timeout", type=float, default=5.0, metavar="SECONDS")
     s3.add_argument("--s3-request-timeout", type=float, default=30.0, metavar="SECONDS")
-    s3.add_argument("--io-threads", type=int, default=8,
-                    help="concurrent object reads in each task")
+    s3.add_argument("--io-threads", type=int, default=_pomona.READ_AHEAD_MAX_THREADS,
+                    help="the most concurrent object reads in each task (they size themselves "
+                    "to the latency, as the pomona command's)")
     return parser
 
 
-def s3_options(args) -> pomona.s3.S3Options:
-    return pomona.s3.S3Options(
+def s3_options(args) -> pomona.spark.S3Options:
+    return pomona.spark.S3Options(
         endpoint=args.s3_endpoint, region=args.s3_region, profile=args.s3_profile,
         anonymous=args.s3_anonymous, retries=args.s3_retries,
         connect_timeout_s=args.s3_connect_timeout, request_timeout_s=args.s3_request_timeout)
-
-
-def check_s3(args, s3) -> None:
-    """Fails fast, before Spark starts, when the S3 input cannot be listed or the S3 output
-    written; raises pomona.s3.S3Error."""
-    if pomona.s3.is_s3(args.input):
-        pomona.s3.check_readable(args.input, s3)
-    if pomona.s3.is_s3(args.output):
-        pomona.s3.check_writable(args.output, s3)
 
 
 def is_local(uri: str) -> bool:
@@ -166,15 +156,20 @@ def run(args) -> int:
     """The job, in the active Spark session if there is one (which it leaves running)."""
     s3 = s3_options(args)
     pomona.resolve_weights(args.weights, args.alpha, args.size)  # bad weights: fail before S3
-    check_s3(args, s3)
+    # Listed by the driver as the pomona command lists, before Spark starts: an input that cannot
+    # be listed or an output that cannot be written stops the job here.
+    listed = (pomona.spark.list_objects(args.input, args.glob, s3)
+              if pomona.spark.is_s3(args.input) or is_local(args.input) else None)
+    output = args.output if pomona.spark.is_s3(args.output) else pomona.spark._local_path(args.output)
+    with _pomona.using_s3(s3):
+        _pomona.check_writable(pomona.spark._core_uri(output))
     spark = spark_session(args)
     start = time.monotonic()
     options = dict(weights=args.weights, alpha=args.alpha, size=args.size,
                    threads=args.threads, batch=args.batch, ship_weights=args.ship_weights,
                    s3=s3, precision=args.precision, label_from=args.label_from)
-    if pomona.s3.is_s3(args.input) or is_local(args.input):
-        # Listed by the driver as the pomona command lists; the tasks read the bytes.
-        images = pomona.spark.list_images(spark, args.input, args.glob, s3)
+    if listed is not None:  # listed by the driver as the pomona command lists; the tasks read the bytes
+        images = pomona.spark.images_dataframe(spark, listed)
         options.update(content_col=None, io_threads=args.io_threads)
     else:  # other Hadoop filesystems (hdfs://, ...): Spark reads the bytes
         images = (spark.read.format("binaryFile")
@@ -193,9 +188,7 @@ def run(args) -> int:
         rows = pomona.spark.featurize(images, **options).persist(StorageLevel.MEMORY_AND_DISK)
         model = pomona.spark.PCA(k=args.pca_k, variance=args.pca_variance,
                                  center=args.pca_center).fit(rows).pca
-        pomona.spark.write_parquet(rows, features_dir, pomona.spark.projector(model),
-                                   pomona.ROW_SCHEMA.append(pa.field("pca", pa.list_(pa.float32()))),
-                                   s3=s3)
+        pomona.spark.write_parquet(rows, features_dir, pomona.spark.projector(model), s3=s3)
         save_model(model, model_path, s3)  # after the write, which replaces OUTPUT
     seconds = time.monotonic() - start
 
@@ -215,28 +208,23 @@ def run(args) -> int:
 
 
 def save_model(model: pomona.PCA, path: str, s3) -> None:
-    """model.save(path) (a local file, written atomically), for S3 by a local copy uploaded."""
-    if not pomona.s3.is_s3(path):
+    """model.save(path): a local file or an S3 object, written whole (the C++ core)."""
+    if not pomona.spark.is_s3(path):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        model.save(path)
-        return
-    filesystem, key = pomona.s3.filesystem_for(path, s3)
-    with tempfile.TemporaryDirectory() as folder:
-        model.save(os.path.join(folder, "model.parquet"))
-        pyarrow.fs.copy_files(os.path.join(folder, "model.parquet"), key,
-                              destination_filesystem=filesystem)
+    with _pomona.using_s3(s3):
+        model.save(pomona.spark._core_uri(path))
 
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return run(args)
-    except pomona.PomonaError as error:
+    except pomona.PomonaError as error:  # the pomona command's exit status: 2 or 3 (input/output)
+        print(f"pomona spark: {error}", file=sys.stderr)
+        return getattr(error, "exit_code", 2)
+    except ValueError as error:  # an output Pomona cannot write
         print(f"pomona spark: {error}", file=sys.stderr)
         return 2
-    except pomona.s3.S3Error as error:  # the pomona command's exit status for input/output
-        print(f"pomona spark: {error}", file=sys.stderr)
-        return 3
     finally:
         stop_spark()
 

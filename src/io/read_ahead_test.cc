@@ -1,4 +1,4 @@
-#include "read_ahead.h"
+#include "io/read_ahead.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +14,8 @@
 
 namespace pomona {
 namespace {
+
+using internal::ReadConcurrency;
 
 std::vector<ObjectInfo> inputs_of_size(int count, int64_t size) {
   std::vector<ObjectInfo> inputs;

@@ -45,7 +45,8 @@ def test_fewer_than_two_good_rows_are_rejected(pomona_bin, tmp_path, rows):
 def test_k_larger_than_the_dimension_is_a_configuration_error(pomona_bin, tmp_path):
     path = write_features(tmp_path / "features.parquet", random_features(50, 8, seed=8))
     expect_failure(pomona_bin, tmp_path, "pca", "fit", path, tmp_path / "model.parquet", "--pca-k", 9,
-                   exit_code=2, message="--pca-k 9 is larger than the feature dimension 8")
+                   exit_code=2, message="k = 9 components is more than the feature dimension 8: choose k from 1 "
+                           "to 8 (--pca-k)")
 
 
 def test_transform_with_a_model_of_another_dimension_writes_nothing(pomona_bin, tmp_path):
@@ -62,3 +63,11 @@ def test_a_features_file_that_is_not_one_is_an_input_error(pomona_bin, tmp_path)
     junk.write_text("not parquet")
     expect_failure(pomona_bin, tmp_path, "pca", "fit", junk, tmp_path / "model.parquet", "--pca-k", 2,
                    exit_code=3, message=str(junk))
+
+
+def test_python_names_its_keyword_where_the_cli_names_its_flag():
+    import pomona
+    with pytest.raises(pomona.PomonaError) as raised:
+        pomona.PCA(k=9).fit(random_features(50, 8, seed=8))
+    assert str(raised.value) == ("k = 9 components is more than the feature dimension 8: choose k from 1 "
+                                 "to 8 (k=...)")

@@ -121,9 +121,10 @@ std::string fetch_keras_weights(const MobileNetV2Spec& spec, bool include_top) {
   const fs::path partial = path.string() + ".part" + std::to_string(getpid());
   if (std::string failure = download(url, partial.string()); !failure.empty()) {
     fs::remove(partial, error);
-    throw JobError(ExitCode::kInputOutput, "cannot download " + url + ": " + failure +
-                                               "; download it yourself into " + dir.string() +
-                                               " or pass --weights FILE");
+    throw JobError(ExitCode::kInputOutput,
+                   "cannot download " + url + ": " + failure + "; download it yourself into " +
+                       dir.string() + " or give a weights file",
+                   Setting::kWeights);
   }
   try {
     KerasWeights::load(partial.string());

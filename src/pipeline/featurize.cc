@@ -9,10 +9,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "io/filesystem.h"
 #include "ordered_chunks.h"
 #include "pomona/batch.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 #include "pomona/image.h"
 #include "pomona/io.h"
 #include "pomona/pipeline.h"
@@ -177,7 +177,8 @@ std::string resolve_weights(const FeaturizeOptions& options) {
   if (!cached.empty()) return cached;
   throw JobError(ExitCode::kConfiguration,
                  "no weights file " + keras_weights_file_name(options.spec, true) + " in " +
-                     keras_cache_dir() + ": run `pomona weights fetch` or pass --weights FILE");
+                     keras_cache_dir() + ": run `pomona weights fetch` or give a weights file",
+                 Setting::kWeights);
 }
 
 Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
@@ -203,13 +204,13 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {
   RowSink sink;
   std::string unreduced;  // folder output with PCA: the resumable rows before their pca column
   if (!is_single_file_output(options.output)) {
-    unreduced = options.pca ? internal::join_uri(options.output, "_unreduced") : options.output;
+    unreduced = options.pca ? files::join_uri(options.output, "_unreduced") : options.output;
     if (!options.overwrite) refuse_foreign_files(options.output, unreduced);
     // Temp files of runs that died (this run holds the lock: no live run writes here).
-    if (options.pca) internal::remove_temp_files(options.output);
+    if (options.pca) files::remove_temp_files(options.output);
     sink = resume_folder(unreduced, writer_options, options, inputs, summary);
   } else {
-    internal::remove_temp_files_of(options.output);
+    files::remove_temp_files_of(options.output);
     if (options.pca) reducer.emplace(options.output, writer_options.feature_dim);
     sink.writer =
         RowWriter::open(reducer ? reducer->staging_output() : options.output, writer_options);

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "io/temp_folder_for_tests.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

@@ -14,12 +14,12 @@
 #include <map>
 #include <optional>
 
+#include "html.h"
+#include "neighbours.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
-#include "report/html.h"
-#include "report/neighbours.h"
-#include "report/row_batches.h"
-#include "report/sample.h"
+#include "row_batches.h"
+#include "sample.h"
 
 namespace pomona {
 namespace {

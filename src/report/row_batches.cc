@@ -1,4 +1,4 @@
-#include "report/row_batches.h"
+#include "row_batches.h"
 
 #include "pomona/error.h"
 

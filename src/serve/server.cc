@@ -8,12 +8,12 @@
 #include <mutex>
 #include <thread>
 
+#include "metrics.h"
+#include "page.h"
 #include "pomona/condition_wait.h"  // cpp-httplib's thread pool waits on a condition_variable
 #include "pomona/error.h"
 #include "pomona/serve.h"
-#include "serve/metrics.h"
-#include "serve/page.h"
-#include "serve/work_queue.h"
+#include "work_queue.h"
 
 namespace pomona {
 namespace {

@@ -1,5 +1,6 @@
 """Bad input to `pomona pca` (issue 4, must show 6): one-line error, non-zero exit, nothing written."""
 import numpy as np
+import pyarrow as pa
 import pytest
 from helpers import run_pomona
 from pca_helpers import random_features, write_features
@@ -55,7 +56,7 @@ def test_transform_with_a_model_of_another_dimension_writes_nothing(pomona_bin, 
                model, "--pca-k", 2)
     other = write_features(tmp_path / "b.parquet", random_features(50, 6, seed=9))
     expect_failure(pomona_bin, tmp_path, "pca", "transform", other, model, tmp_path / "out.parquet",
-                   exit_code=3, message="row img0.jpg has 6 features, the PCA model expects 8")
+                   exit_code=3, message="row img0.jpg has 6 features, expected 8")
 
 
 def test_a_features_file_that_is_not_one_is_an_input_error(pomona_bin, tmp_path):
@@ -63,6 +64,16 @@ def test_a_features_file_that_is_not_one_is_an_input_error(pomona_bin, tmp_path)
     junk.write_text("not parquet")
     expect_failure(pomona_bin, tmp_path, "pca", "fit", junk, tmp_path / "model.parquet", "--pca-k", 2,
                    exit_code=3, message=str(junk))
+
+
+def test_python_pca_names_the_bad_row_and_value_as_the_cli_does():
+    import pomona  # the same FeatureBlock (pomona/table.h) checks Python's rows, named by number
+
+    with pytest.raises(pomona.PomonaError, match=r"^row 7 has a NaN or infinite feature \(nan at index 3\)$"):
+        pomona.PCA(k=2).partial_fit(rows_with(np.nan))
+    pca = pomona.PCA(k=2).fit(random_features(20, 8, seed=5))
+    with pytest.raises(pomona.PomonaError, match=r"^row 1 has 6 features, expected 8$"):
+        pca.transform(pa.array([None, [0.0] * 6], pa.list_(pa.float32())))
 
 
 def test_python_names_its_keyword_where_the_cli_names_its_flag():

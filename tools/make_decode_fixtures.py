@@ -197,6 +197,13 @@ def damaged_png_fixtures(good):
                               + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
     files["png_short_gama"] = header + chunk(b"gAMA", b"\0\0") + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
     files["png_cut_text_after_idat"] = header + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"tEXt", b"k\0" + b"v" * 40)[:-20]
+    # Pillow's chunk ids are \w\w\w\w: digits and underscores too (png_chunks.h).
+    files["png_digit_chunk_id_before_idat"] = (header + chunk(b"ab1_", b"x")
+                                               + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    files["png_digit_chunk_id_then_cut_chunk"] = (header + chunk(b"IDAT", zlib.compress(rows))
+                                                  + chunk(b"ab1_", b"x") + chunk(b"tEXt", b"k\0" + b"v" * 40)[:-20])
+    files["png_nonword_chunk_id_then_cut_chunk"] = (header + chunk(b"IDAT", zlib.compress(rows))
+                                                    + chunk(b"ab-c", b"x") + chunk(b"tEXt", b"k\0" + b"v" * 40)[:-20])
     for cut in np.linspace(9, len(good) - 1, 40).astype(int):
         files[f"png_truncated_at_{cut}"] = good[:cut]
     return files
@@ -311,6 +318,11 @@ def damaged_jpeg_fixtures(good, progressive):
     files["jpeg_garbage_after_header"] = good[: sos + 14] + np.random.default_rng(2).bytes(300)
     files["jpeg_garbage_after_eoi"] = good + b"\x00garbage\xff"
     files["jpeg_only_header"] = good[:sos]
+    # Marker edge cases of Pillow's walk (jpeg_markers.h).
+    files["jpeg_zero_length_segment"] = good[:2] + b"\xff\xe2\0\0" + good[2:]
+    files["jpeg_fill_bytes_before_marker"] = good[:2] + b"\xff\xff\xff" + good[2:]
+    files["jpeg_junk_between_segments"] = good[:sos] + b"\x00junk" + good[sos:]
+    files["jpeg_jpg_extension_marker"] = good[:2] + b"\xff\xf0" + good[2:]
     files["jpeg_12bit"] = good.replace(b"\xff\xc0\x00\x11\x08", b"\xff\xc0\x00\x11\x0c", 1)
     for cut in np.linspace(4, len(good) - 3, 30).astype(int):
         files[f"jpeg_truncated_at_{cut}"] = good[:cut]

@@ -160,6 +160,17 @@ def cases(image):
     yield "jpeg_value_beyond_block_ends_ifd", jpeg(image, b"Exif\0\0" + tiff(
         [(0x010F, 2, 8, struct.pack("<L", 9000)), (0x0112, 3, 1, short(6))]))
     yield "jpeg_huge_tag_count", jpeg(image, b"Exif\0\0II*\0\x08\0\0\0\xff\xff")
+    # Where the EXIF reader's and the decoders' walks once differed (jpeg_markers.h, png_chunks.h).
+    plain = jpeg(image, tiff6)
+    yield "jpeg_exif_after_zero_length_segment", plain[:2] + b"\xff\xe2\0\0" + plain[2:]
+    yield "jpeg_exif_after_fill_bytes", plain[:2] + b"\xff\xff\xff" + plain[2:]
+    without_iend = png(image)[:-12]
+    yield "png_exif_without_crc_at_end_of_file", (
+        without_iend + png_chunk(b"eXIf", tiff6[6:])[:-4])
+    yield "png_exif_after_digit_chunk_id", png(
+        image, after_idat=[(b"ab1_", b"x"), (b"eXIf", tiff6[6:])])
+    yield "png_exif_after_bad_chunk_id", png(
+        image, after_idat=[(b"ab-c", b"x"), (b"eXIf", tiff6[6:])])
     yield "png_raw_profile_not_hex", png(
         image, before_idat=[(b"tEXt", b"Raw profile type exif\0\nexif\n  4\nzz12\n")])
 

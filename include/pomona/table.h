@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -172,6 +173,49 @@ std::vector<FeatureRow> read_rows(const std::string& path);
 // column is not read. Throws what read_rows throws, and whatever consume throws.
 void read_row_batches(const std::string& path, int64_t batch_rows,
                       const std::function<void(std::vector<FeatureRow>& rows)>& consume);
+
+// Feature rows packed row-major for the PCA: the one reader that turns rows into blocks (the
+// PCA of featurize and `pomona pca`, `pomona report`, Python's PcaAccumulator.add and
+// PcaModel.transform). Every row must have dim() values (dim 0: the first row's length), all
+// finite. A row that breaks that throws JobError(kInputOutput) with one message per problem,
+// naming the source (when not empty), the row and the value, and leaves the block unchanged:
+//   "SOURCE: row ROW has N features, expected DIM"
+//   "SOURCE: row ROW has a NaN or infinite feature (VALUE at index I)"
+class FeatureBlock {
+ public:
+  // source: where the rows come from (a features path), "" when there is no such name.
+  explicit FeatureBlock(std::string source = "", int dim = 0);
+
+  // A row of a features file, named by its path; a row with an error has no features and is
+  // skipped (returns false).
+  bool add(const FeatureRow& row);
+  // A row named `row` in messages (its path, or its number where rows have no path).
+  void add(std::string_view row, std::span<const float> features);
+
+  int dim() const { return dim_; }
+  int64_t rows() const { return static_cast<int64_t>(good_rows_.size()); }
+  // rows() x dim() values, row-major.
+  std::span<const float> values() const { return values_; }
+  // Of each packed row, its position among the rows offered to add() since the last clear().
+  const std::vector<int64_t>& good_rows() const { return good_rows_; }
+  // Empties the block for the next rows; dim() stays.
+  void clear();
+
+ private:
+  std::string source_;
+  int dim_;
+  int64_t offered_ = 0;
+  std::vector<float> values_;
+  std::vector<int64_t> good_rows_;
+};
+
+// Streams the rows of a features path as read_row_batches does, at most batch_rows at a time,
+// handing each batch to `consume` with the features of its rows without error packed into a
+// FeatureBlock(path, dim) (dim 0: the first such row's length, then kept for every batch).
+// Throws what read_row_batches and FeatureBlock::add throw, and whatever consume throws.
+void read_feature_blocks(
+    const std::string& path, int dim, int64_t batch_rows,
+    const std::function<void(std::vector<FeatureRow>& rows, const FeatureBlock& block)>& consume);
 
 // The settings a features path records in its schema metadata (WriterOptions::settings and
 // metadata: featurize's feature_settings, pomona.version), read from its first file in

@@ -5,23 +5,26 @@
 #include <nanobind/stl/string.h>
 
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "arrow_capsules.h"
 #include "bindings.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
+#include "pomona/table.h"
 
 namespace nb = nanobind;
 
 namespace pomona::python {
 namespace {
 
-// The non-null rows of a list<float32> column (list, large_list or fixed_size_list), row-major.
+// The non-null rows of a list<float32> column (list, large_list or fixed_size_list), packed and
+// checked by FeatureBlock (pomona/table.h), each named by its row number.
 struct FeatureMatrix {
-  std::vector<float> values;
-  int64_t rows = 0;
-  std::vector<bool> present;  // per input row: not null, so one of `rows`
+  explicit FeatureMatrix(int dim) : block("", dim) {}
+  FeatureBlock block;
+  std::vector<bool> present;  // per input row: not null, so one of block's rows
 };
 
 template <typename ListLike>
@@ -31,21 +34,13 @@ FeatureMatrix matrix_of(const ListLike& lists, int dim) {
         ("features must be lists of float32, not " + lists.type()->ToString()).c_str());
   }
   const auto& floats = static_cast<const arrow::FloatArray&>(*lists.values());
-  FeatureMatrix matrix;
+  FeatureMatrix matrix(dim);
   matrix.present.resize(lists.length());
-  matrix.values.reserve(static_cast<size_t>(lists.length()) * dim);
   for (int64_t i = 0; i < lists.length(); ++i) {
     if (lists.IsNull(i)) continue;
-    if (lists.value_length(i) != dim) {
-      throw JobError(ExitCode::kConfiguration, "features row " + std::to_string(i) + " has " +
-                                                   std::to_string(lists.value_length(i)) +
-                                                   " values, the PCA expects " +
-                                                   std::to_string(dim));
-    }
-    const float* begin = floats.raw_values() + lists.value_offset(i);
-    matrix.values.insert(matrix.values.end(), begin, begin + dim);
+    matrix.block.add(std::to_string(i), std::span(floats.raw_values() + lists.value_offset(i),
+                                                  static_cast<size_t>(lists.value_length(i))));
     matrix.present[i] = true;
-    ++matrix.rows;
   }
   return matrix;
 }
@@ -81,10 +76,11 @@ void check(const arrow::Status& status) {
 // list<float32> of k values per present row, null where the input row was null.
 ArrowPayload transform(const PcaModel& model, nb::handle features) {
   FeatureMatrix matrix = matrix_of(features, model.dim());
-  std::vector<float> projected(static_cast<size_t>(matrix.rows) * model.k());
+  const FeatureBlock& block = matrix.block;
+  std::vector<float> projected(static_cast<size_t>(block.rows()) * model.k());
   {
     nb::gil_scoped_release no_gil;
-    model.transform(matrix.values, matrix.rows, projected);
+    model.transform(block.values(), block.rows(), projected);
   }
   auto values = std::make_shared<arrow::FloatBuilder>();
   arrow::ListBuilder lists(arrow::default_memory_pool(), values);
@@ -135,7 +131,7 @@ void bind_pca(nb::module_& module) {
           [](PcaAccumulator& self, nb::handle features) {
             FeatureMatrix matrix = matrix_of(features, self.dim());
             nb::gil_scoped_release no_gil;
-            self.add_rows(matrix.values, matrix.rows);
+            self.add_rows(matrix.block.values(), matrix.block.rows());
           },
           nb::arg("features"), "Adds the non-null rows of an Arrow list<float32> column.")
       .def("merge", &PcaAccumulator::merge, nb::arg("other"))

@@ -1,4 +1,5 @@
 // decode_image: picks the decoder from the leading bytes, as Pillow's Image.open does.
+#include "decode_common.h"
 #include "jpeg_decode.h"
 #include "png_decode.h"
 #include "pomona/image.h"
@@ -10,11 +11,13 @@ namespace {
 Result<Rgb8Image> decode_sniffed(std::span<const uint8_t> bytes, int64_t max_pixels,
                                  int jpeg_draft_size) {
   if (bytes.empty()) return Result<Rgb8Image>::failure("empty file: not a JPEG or PNG image");
-  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
-    return image_internal::decode_jpeg(bytes, max_pixels, jpeg_draft_size);
-  }
-  if (image_internal::has_png_signature(bytes)) {
-    return image_internal::decode_png(bytes, max_pixels);
+  switch (image_internal::sniff_format(bytes)) {
+    case image_internal::ImageFormat::kJpeg:
+      return image_internal::decode_jpeg(bytes, max_pixels, jpeg_draft_size);
+    case image_internal::ImageFormat::kPng:
+      return image_internal::decode_png(bytes, max_pixels);
+    case image_internal::ImageFormat::kOther:
+      break;
   }
   return Result<Rgb8Image>::failure("not a JPEG or PNG image");
 }

@@ -1,7 +1,8 @@
 # decode: sources and tests (JPEG/PNG -> RGB like Pillow)
 # JPEG through the libjpeg API, PNG with zlib and libdeflate directly (see png_decode.cc for why
 # not libpng).
-target_sources(pomona_image PRIVATE decode.cc decode_resize.cc jpeg_decode.cc png_decode.cc)
+target_sources(pomona_image PRIVATE decode.cc decode_resize.cc jpeg_decode.cc jpeg_markers.cc png_chunks.cc
+                                    png_decode.cc)
 target_link_libraries(pomona_image PRIVATE JPEG::JPEG ZLIB::ZLIB PkgConfig::LIBDEFLATE)
 
 # Images of every mode and Pillow's RGB for each are generated at test time, never committed.
@@ -21,3 +22,8 @@ if(POMONA_BUILD_BENCHMARKS)
   set_target_properties(decode_resize_tool PROPERTIES RUNTIME_OUTPUT_DIRECTORY
                                                       ${CMAKE_BINARY_DIR}/bench)
 endif()
+
+# The one JPEG marker walker and PNG chunk walker (decoders and EXIF), on damaged files built in
+# the tests.
+pomona_add_test(jpeg_markers_test SOURCES jpeg_markers_test.cc LIBS pomona_image)
+pomona_add_test(png_chunks_test SOURCES png_chunks_test.cc LIBS pomona_image)

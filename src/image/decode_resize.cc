@@ -5,6 +5,8 @@
 
 #include "decode_common.h"
 #include "jpeg_decode.h"
+#include "jpeg_markers.h"
+#include "png_chunks.h"
 #include "png_decode.h"
 #include "pomona/image.h"
 #include "resize_rows.h"
@@ -35,9 +37,7 @@ void write_rows(const Rgb8Image& image, RgbRowSink& sink) {
 }
 
 ImageFormat sniff_format(std::span<const uint8_t> bytes) {
-  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
-    return ImageFormat::kJpeg;
-  }
+  if (has_jpeg_soi(bytes)) return ImageFormat::kJpeg;
   return has_png_signature(bytes) ? ImageFormat::kPng : ImageFormat::kOther;
 }
 

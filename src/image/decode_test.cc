@@ -87,6 +87,24 @@ TEST(DecodeImage, PngDamageIsRefusedExactlyWherePillowRefusesIt) {
   EXPECT_EQ(expect_same_as_pillow("png_after_rows_"), 4);
 }
 
+// Pillow's chunk ids are \w\w\w\w: a chunk id with digits is read (it was refused before
+// IDAT), one with other characters ends the walk after the image data (png_chunks.h).
+TEST(DecodeImage, PngChunkIdWithDigitsIsReadLikePillow) {
+  EXPECT_EQ(expect_same_as_pillow("png_digit_chunk_id_"), 2);
+}
+
+TEST(DecodeImage, PngChunkIdOutsideWordCharactersEndsTheWalkLikePillow) {
+  EXPECT_EQ(expect_same_as_pillow("png_nonword_chunk_id_"), 1);
+}
+
+// Zero-length segments, fill bytes, junk and JPGn markers as Pillow walks them (jpeg_markers.h).
+TEST(DecodeImage, JpegMarkerEdgeCasesAreReadLikePillow) {
+  for (const char* name : {"jpeg_zero_length_segment", "jpeg_fill_bytes_before_marker",
+                           "jpeg_junk_between_segments", "jpeg_jpg_extension_marker"}) {
+    EXPECT_EQ(expect_same_as_pillow(name), 1) << name;
+  }
+}
+
 TEST(DecodeImage, JpegOfEveryKindMatchesPillow) {
   for (const char* kind :
        {"jpeg_baseline_", "jpeg_progressive", "jpeg_optimized", "jpeg_adobe_rgb",

@@ -13,16 +13,14 @@
 #include <utility>
 #include <vector>
 
+#include "decode_common.h"
+#include "jpeg_markers.h"
+#include "png_chunks.h"
+
 namespace pomona::image_internal {
 namespace {
 
 using Bytes = std::span<const uint8_t>;
-
-uint32_t big_endian(Bytes b, size_t at, int size) {
-  uint32_t v = 0;
-  for (int i = 0; i < size; ++i) v = v << 8 | b[at + i];
-  return v;
-}
 
 bool starts_with(Bytes b, std::string_view prefix) {
   return b.size() >= prefix.size() && std::memcmp(b.data(), prefix.data(), prefix.size()) == 0;
@@ -36,30 +34,13 @@ struct Metadata {
   std::string xmp_bytes;                     // info["xmp"]
 };
 
-// JpegImageFile._open's marker loop, up to the start of scan.
+// The APP1 segments of JpegImageFile._open's marker loop, up to the start of scan.
 Metadata jpeg_metadata(Bytes b) {
   Metadata m;
-  size_t at = 3;  // after FF D8 FF, whose FF starts the first marker
-  bool have_ff = true;
-  while (at < b.size()) {
-    if (!have_ff) {  // junk between segments
-      have_ff = b[at++] == 0xFF;
-      continue;
-    }
-    const uint8_t marker = b[at++];
-    if (marker == 0xFF) continue;                                // fill byte
-    if (marker == 0x00 || (marker >= 0xD0 && marker <= 0xD9)) {  // escaped FF, RSTn, SOI, EOI
-      have_ff = false;
-      continue;
-    }
-    if (marker < 0xC0 || at + 2 > b.size()) break;  // Pillow: "no marker found"
-    const size_t length = big_endian(b, at, 2);
-    if (length < 2 || at + length > b.size()) break;  // Pillow fails to open it
-    const Bytes payload = b.subspan(at + 2, length - 2);
-    at += length;
-    have_ff = false;
-    if (marker == 0xDA) break;  // start of scan
-    if (marker != 0xE1) continue;
+  JpegMarkerWalker walker(b);
+  for (JpegSegment segment; walker.next(segment);) {
+    if (segment.marker != 0xE1) continue;
+    const Bytes payload = segment.payload;
     if (starts_with(payload, std::string_view("Exif\0\0", 6))) {
       if (!m.exif) {
         m.exif.emplace(payload.begin(), payload.end());
@@ -104,16 +85,14 @@ void read_text(Metadata& m, TextChunk chunk, const std::string& key, std::string
   }
 }
 
-// PngStream's chunks up to IEND (exif_transpose loads the image, so those after IDAT count).
+// PngStream's chunks up to IEND (exif_transpose loads the image, so those after IDAT count), as
+// far as Pillow reads them: a chunk the file ends inside fails the image, so nothing after counts.
 Metadata png_metadata(Bytes b) {
   Metadata m;
-  for (size_t at = 8; at + 12 <= b.size();) {
-    const size_t length = big_endian(b, at, 4);
-    if (length > b.size() - at - 12) break;
-    const std::string_view type(reinterpret_cast<const char*>(&b[at + 4]), 4);
-    const Bytes data = b.subspan(at + 8, length);
-    at += 12 + length;
-    if (type == "IEND") break;
+  PngChunkWalker chunks(b);
+  for (PngChunk chunk; chunks.next(chunk) && chunk.complete();) {
+    const std::string_view type = chunk.type;
+    const Bytes data = chunk.data;
     if (type == "eXIf") {
       m.exif.emplace(data.begin(), data.end());
       continue;
@@ -302,12 +281,15 @@ int xmp_orientation(const std::string& xmp) {
 
 int exif_orientation(std::span<const uint8_t> bytes) {
   Metadata m;
-  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
-    m = jpeg_metadata(bytes);
-  } else if (starts_with(bytes, "\x89PNG\r\n\x1a\n")) {
-    m = png_metadata(bytes);
-  } else {
-    return 1;
+  switch (sniff_format(bytes)) {
+    case ImageFormat::kJpeg:
+      m = jpeg_metadata(bytes);
+      break;
+    case ImageFormat::kPng:
+      m = png_metadata(bytes);
+      break;
+    case ImageFormat::kOther:
+      return 1;
   }
   std::optional<std::vector<uint8_t>> exif = std::move(m.exif);
   if (!exif && m.raw_profile) exif = raw_profile_bytes(*m.raw_profile);

@@ -88,6 +88,28 @@ TEST(ExifOrientation, IsOneForNonImagesAndEveryTruncationOfAnExifJpeg) {
   }
 }
 
+// Cases where the EXIF reader once walked the file unlike the decoders and Pillow: it now reads
+// through the decoders' walkers (jpeg_markers.h, png_chunks.h). The fixtures are Pillow-checked.
+TEST(ExifOrientation, JpegExifAfterZeroLengthSegmentIsReadLikePillow) {
+  EXPECT_EQ(exif_orientation(read_file(kFixtures / "jpeg_exif_after_zero_length_segment.jpg")), 6);
+}
+
+TEST(ExifOrientation, JpegExifAfterFillBytesIsRead) {
+  EXPECT_EQ(exif_orientation(read_file(kFixtures / "jpeg_exif_after_fill_bytes.jpg")), 6);
+}
+
+TEST(ExifOrientation, PngExifChunkWithoutCrcAtEndOfFileIsReadLikePillow) {
+  EXPECT_EQ(exif_orientation(read_file(kFixtures / "png_exif_without_crc_at_end_of_file.png")), 6);
+}
+
+TEST(ExifOrientation, PngExifAfterChunkIdWithDigitsIsRead) {
+  EXPECT_EQ(exif_orientation(read_file(kFixtures / "png_exif_after_digit_chunk_id.png")), 6);
+}
+
+TEST(ExifOrientation, PngExifAfterBadChunkIdIsNotReadLikePillow) {
+  EXPECT_EQ(exif_orientation(read_file(kFixtures / "png_exif_after_bad_chunk_id.png")), 1);
+}
+
 TEST(ExifOrientation, DecodeErrorsStayTheDecodersErrors) {
   std::vector<uint8_t> jpeg = read_file(kFixtures / "jpeg_le_6.jpg");
   jpeg.resize(jpeg.size() / 2 + 40);  // the EXIF survives, the scan does not

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "decode_common.h"
+#include "jpeg_markers.h"
 
 namespace pomona::image_internal {
 namespace {
@@ -18,66 +19,50 @@ namespace {
 uint32_t read_u16(const uint8_t* p) { return (uint32_t{p[0]} << 8) | p[1]; }
 
 // Pillow parses the markers up to the first scan in Python before libjpeg sees the data, and
-// refuses some files libjpeg would decode. This walk mirrors that parser (JpegImagePlugin._open)
-// so that the same files are refused. Returns an error message, or "" when Pillow would go on.
+// refuses some files libjpeg would decode. The segments as Pillow walks them (jpeg_markers.h), with
+// the checks of its segment handlers (JpegImagePlugin's SOF, DQT, APP), so that the same files are
+// refused. Returns an error message, or "" when Pillow would go on.
 std::string check_markers_like_pillow(std::span<const uint8_t> bytes) {
-  size_t pos = 3;  // past FF D8 FF; the last FF starts the first marker
-  bool pending_ff = true;
   bool have_frame = false;
-  while (true) {
-    if (!pending_ff) {
-      if (pos >= bytes.size()) break;
-      if (bytes[pos++] != 0xFF) continue;  // Pillow skips junk between segments
-    }
-    pending_ff = false;
-    if (pos >= bytes.size()) break;
-    const uint32_t marker = 0xFF00 | bytes[pos++];
-    if (marker == 0xFFFF) {
-      pending_ff = true;  // fill byte: the second FF may start the marker
-      continue;
-    }
-    if (marker == 0xFF00) continue;  // stuffed zero outside a scan
-    if (marker < 0xFFC0) return "no marker found";
-    // Markers without a length field: RSTn, SOI, EOI, JPG, JPGn.
-    if ((marker >= 0xFFD0 && marker <= 0xFFD9) || marker == 0xFFC8 ||
-        (marker >= 0xFFF0 && marker <= 0xFFFD)) {
-      continue;
-    }
-    if (pos + 2 > bytes.size()) return "file ends inside a marker";
-    const int64_t length = int64_t{read_u16(&bytes[pos])} - 2;
-    pos += 2;
-    const size_t segment_size = length > 0 ? static_cast<size_t>(length) : 0;
-    if (segment_size > bytes.size() - pos) return "file ends inside a marker";
-    const std::span<const uint8_t> segment = bytes.subspan(pos, segment_size);
-    pos += segment_size;
+  JpegMarkerWalker walker(bytes);
+  for (JpegSegment segment; walker.next(segment);) {
+    const uint8_t marker = segment.marker;
+    const std::span<const uint8_t> payload = segment.payload;
     const auto starts_with = [&](std::string_view prefix) {
-      return segment.size() >= prefix.size() &&
-             std::equal(prefix.begin(), prefix.end(), segment.begin());
+      return payload.size() >= prefix.size() &&
+             std::equal(prefix.begin(), prefix.end(), payload.begin());
     };
-    const bool is_frame = marker >= 0xFFC0 && marker <= 0xFFCF && marker != 0xFFC4 &&
-                          marker != 0xFFC8 && marker != 0xFFCC;
+    const bool is_frame =
+        marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
     if (is_frame) {
-      if (segment.size() < 6) return "frame header too short";
-      if (segment[0] != 8) return "cannot handle " + std::to_string(segment[0]) + "-bit layers";
-      if (segment[5] != 1 && segment[5] != 3 && segment[5] != 4) {
-        return "cannot handle " + std::to_string(segment[5]) + "-layer images";
+      if (payload.size() < 6) return "frame header too short";
+      if (payload[0] != 8) return "cannot handle " + std::to_string(payload[0]) + "-bit layers";
+      if (payload[5] != 1 && payload[5] != 3 && payload[5] != 4) {
+        return "cannot handle " + std::to_string(payload[5]) + "-layer images";
       }
-      if (read_u16(&segment[1]) == 0 || read_u16(&segment[3]) == 0) return "image has no pixels";
+      if (read_u16(&payload[1]) == 0 || read_u16(&payload[3]) == 0) return "image has no pixels";
       have_frame = true;
-    } else if (marker == 0xFFDB) {
-      for (size_t table = 0; table < segment.size();) {
-        const size_t table_size = 1 + (segment[table] >> 4 == 0 ? 64 : 128);
-        if (segment.size() - table < table_size) return "bad quantization table marker";
+    } else if (marker == 0xDB) {
+      for (size_t table = 0; table < payload.size();) {
+        const size_t table_size = 1 + (payload[table] >> 4 == 0 ? 64 : 128);
+        if (payload.size() - table < table_size) return "bad quantization table marker";
         table += table_size;
       }
-    } else if ((marker == 0xFFE0 && starts_with("JFIF")) ||
-               (marker == 0xFFEE && starts_with("Adobe"))) {
-      if (segment.size() < 7) return "APP marker too short";
-    } else if (marker == 0xFFDA) {
+    } else if ((marker == 0xE0 && starts_with("JFIF")) ||
+               (marker == 0xEE && starts_with("Adobe"))) {
+      if (payload.size() < 7) return "APP marker too short";
+    } else if (marker == 0xDA) {
       return have_frame ? "" : "scan before frame header";
     }
   }
-  return "no image data (file ends before the first scan)";
+  switch (walker.end()) {
+    case JpegMarkerWalker::End::kNoMarker:
+      return "no marker found";
+    case JpegMarkerWalker::End::kTruncatedSegment:
+      return "file ends inside a marker";
+    default:
+      return "no image data (file ends before the first scan)";
+  }
 }
 
 struct ErrorManager {

@@ -12,7 +12,7 @@
 
 namespace pomona::image_internal {
 
-// Requires bytes to start with the JPEG SOI marker (FF D8 FF). With draft_size > 0, decodes at
+// Requires has_jpeg_soi(bytes) (jpeg_markers.h). With draft_size > 0, decodes at
 // the reduced scale Pillow's Image.draft(mode, (draft_size, draft_size)) picks (see
 // decode_image_draft in include/pomona/image.h).
 Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels,
@@ -23,7 +23,7 @@ Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels
 std::string decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
                         RgbRowSink& sink);
 
-// header_refusal (include/pomona/image.h) for bytes starting with the SOI marker.
+// header_refusal (include/pomona/image.h) for bytes with has_jpeg_soi.
 std::string jpeg_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels);
 
 }  // namespace pomona::image_internal

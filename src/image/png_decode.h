@@ -12,9 +12,6 @@
 
 namespace pomona::image_internal {
 
-// The 8-byte PNG signature.
-bool has_png_signature(std::span<const uint8_t> bytes);
-
 // Requires has_png_signature(bytes).
 Result<Rgb8Image> decode_png(std::span<const uint8_t> bytes, int64_t max_pixels);
 

@@ -4,9 +4,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
-#include <cmath>
-
 #include "pomona/error.h"
 #include "pomona/files.h"
 
@@ -16,11 +13,6 @@ namespace {
 // Rows handed to BLAS at once and rows per batch read back from Parquet: large enough for syrk
 // and gemm to run at full speed, small enough to keep memory flat (1024 x 1280 floats = 5 MB).
 constexpr int64_t kBlockRows = 1024;
-
-[[noreturn]] void throw_bad_row(const std::string& source, const FeatureRow& row,
-                                const std::string& reason) {
-  throw JobError(ExitCode::kInputOutput, source + ": row " + row.path + " " + reason);
-}
 
 constexpr std::string_view kParquetExtension = ".parquet";
 
@@ -33,27 +25,15 @@ std::string without_parquet_extension(const std::string& uri) {
 FeatureAccumulator::FeatureAccumulator(int dim) : dim_(dim) {}
 
 void FeatureAccumulator::add(const FeatureRow& row, const std::string& source) {
-  if (row.error) return;
-  if (dim_ == 0) dim_ = static_cast<int>(row.features.size());
-  if (static_cast<int>(row.features.size()) != dim_ || dim_ == 0) {
-    throw_bad_row(source, row,
-                  "has " + std::to_string(row.features.size()) + " features, expected " +
-                      std::to_string(dim_));
-  }
-  if (!std::all_of(row.features.begin(), row.features.end(),
-                   [](float v) { return std::isfinite(v); })) {
-    throw_bad_row(source, row, "has a NaN or infinite feature");
-  }
-  pending_.insert(pending_.end(), row.features.begin(), row.features.end());
-  if (++pending_rows_ == kBlockRows) flush();
+  if (!pending_) pending_.emplace(source, dim_);
+  if (pending_->add(row) && pending_->rows() == kBlockRows) flush();
 }
 
 void FeatureAccumulator::flush() {
-  if (pending_rows_ == 0) return;
-  if (!accumulator_) accumulator_ = std::make_unique<PcaAccumulator>(dim_);
-  accumulator_->add_rows(pending_, pending_rows_);
-  pending_.clear();
-  pending_rows_ = 0;
+  if (!pending_ || pending_->rows() == 0) return;
+  if (!accumulator_) accumulator_ = std::make_unique<PcaAccumulator>(pending_->dim());
+  accumulator_->add_rows(pending_->values(), pending_->rows());
+  pending_->clear();
 }
 
 std::unique_ptr<PcaAccumulator> FeatureAccumulator::finish() {
@@ -99,34 +79,22 @@ std::vector<std::string> add_pca_column(const std::string& features, const PcaMo
   writer_options.metadata["pomona.pca_k"] = std::to_string(model.k());
   writer_options.metadata["pomona.pca_center"] = model.center() ? "true" : "false";
   auto writer = RowWriter::open(output, writer_options);
-  std::vector<float> block;
   std::vector<float> projected;
   bool stopped = false;
-  read_row_batches(features, kBlockRows, [&](std::vector<FeatureRow>& rows) {
+  const auto project = [&](std::vector<FeatureRow>& rows, const FeatureBlock& block) {
     if (stopped || (stop != nullptr && stop->load(std::memory_order_relaxed))) {
       stopped = true;
       return;
     }
-    block.clear();
-    std::vector<FeatureRow*> good;
-    for (FeatureRow& row : rows) {
-      if (row.error) continue;
-      if (static_cast<int>(row.features.size()) != model.dim()) {
-        throw_bad_row(features, row,
-                      "has " + std::to_string(row.features.size()) +
-                          " features, the PCA model expects " + std::to_string(model.dim()));
-      }
-      block.insert(block.end(), row.features.begin(), row.features.end());
-      good.push_back(&row);
-    }
-    projected.resize(good.size() * model.k());
-    model.transform(block, static_cast<int64_t>(good.size()), projected);
-    for (size_t i = 0; i < good.size(); ++i) {
-      good[i]->pca.assign(projected.begin() + i * model.k(),
-                          projected.begin() + (i + 1) * model.k());
+    projected.resize(block.rows() * model.k());
+    model.transform(block.values(), block.rows(), projected);
+    for (int64_t i = 0; i < block.rows(); ++i) {
+      rows[block.good_rows()[i]].pca.assign(projected.begin() + i * model.k(),
+                                            projected.begin() + (i + 1) * model.k());
     }
     for (FeatureRow& row : rows) writer->append(std::move(row));
-  });
+  };
+  read_feature_blocks(features, model.dim(), kBlockRows, project);
   if (stopped) return {};  // the writer, destroyed uncommitted, publishes no _SUCCESS
   return writer->commit();
 }

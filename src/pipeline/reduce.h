@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,12 +16,12 @@
 namespace pomona {
 
 // Collects the features of good rows into a PcaAccumulator in blocks (BLAS works on many rows at
-// once), checking each row's length and values so that errors name the row's path.
+// once), checked by FeatureBlock (table.h) so that errors name the row's path.
 class FeatureAccumulator {
  public:
   // dim 0: taken from the first good row.
   explicit FeatureAccumulator(int dim = 0);
-  // Throws JobError(kInputOutput) "<source>: row <path> ..." for a bad row.
+  // Throws FeatureBlock::add's JobError(kInputOutput) "<source>: row <path> ..." for a bad row.
   void add(const FeatureRow& row, const std::string& source);
   // Flushes the pending block and hands out the statistics (dim 0 when no row was added).
   std::unique_ptr<PcaAccumulator> finish();
@@ -29,8 +30,7 @@ class FeatureAccumulator {
   void flush();
 
   int dim_;
-  int64_t pending_rows_ = 0;
-  std::vector<float> pending_;
+  std::optional<FeatureBlock> pending_;  // made by the first add(), which names the source
   std::unique_ptr<PcaAccumulator> accumulator_;
 };
 

@@ -7,47 +7,39 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <span>
 
 #include "html.h"
 #include "neighbours.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
-#include "row_batches.h"
+#include "pomona/table.h"
 #include "sample.h"
 
 namespace pomona {
 namespace {
 
 namespace fs = std::filesystem;
-using report::RowBatch;
 
-// A finite check naming the row: NaN would otherwise poison the PCA or every distance silently.
-void check_finite(const RowBatch& batch, const std::string& features_path) {
-  for (size_t j = 0; j < batch.good_rows.size(); ++j) {
-    const float* row = batch.features.data() + j * batch.dim;
-    if (!std::all_of(row, row + batch.dim, [](float v) { return std::isfinite(v); })) {
-      throw JobError(ExitCode::kInputOutput, features_path + ": the features of " +
-                                                 batch.rows[batch.good_rows[j]].path +
-                                                 " hold NaN or infinite values");
-    }
-  }
-}
+// Rows per batch read from the features (about 5 MB of 1280-d features). The batches are
+// FeatureBlocks (table.h), which refuse a row of another length or with a NaN or infinite value,
+// naming it: NaN would otherwise poison the PCA or every distance silently.
+constexpr int64_t kBatchRows = 1024;
 
 // The first pass when no model is given: the PCA statistics of every good row.
 std::optional<PcaAccumulator> accumulate(const std::string& features_path) {
   std::optional<PcaAccumulator> accumulator;
-  report::for_each_row_batch(features_path, [&](const RowBatch& batch) {
-    if (batch.good_rows.empty()) return;
-    check_finite(batch, features_path);
-    if (!accumulator) accumulator.emplace(batch.dim);
-    accumulator->add_rows(batch.features, static_cast<int64_t>(batch.good_rows.size()));
-  });
+  read_feature_blocks(features_path, 0, kBatchRows,
+                      [&](std::vector<FeatureRow>&, const FeatureBlock& block) {
+                        if (block.rows() == 0) return;
+                        if (!accumulator) accumulator.emplace(block.dim());
+                        accumulator->add_rows(block.values(), block.rows());
+                      });
   return accumulator;
 }
 
@@ -67,10 +59,10 @@ class LeadingProjection {
 
   int dims() const { return dims_; }
 
-  // rows x dims() values of the good rows of batch.
-  const std::vector<double>& project(const RowBatch& batch) {
-    const int rows = static_cast<int>(batch.good_rows.size());
-    input_.assign(batch.features.begin(), batch.features.end());
+  // rows x dims() values of the rows of block.
+  const std::vector<double>& project(const FeatureBlock& block) {
+    const int rows = static_cast<int>(block.rows());
+    input_.assign(block.values().begin(), block.values().end());
     output_.resize(static_cast<size_t>(rows) * dims_);
     // The first dims rows of the k x dim component matrix are its first dims * dim values.
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, dims_, model_.dim(), 1.0,
@@ -114,9 +106,9 @@ struct Gathered {
   report::BottomHashSample<SampledNeighbour> neighbours;
 };
 
-void gather_batch(const RowBatch& batch, LeadingProjection* projection, int neighbour_dims,
-                  Gathered& gathered) {
-  for (const FeatureRow& row : batch.rows) {
+void gather_batch(std::span<const FeatureRow> rows, const FeatureBlock& block,
+                  LeadingProjection* projection, int neighbour_dims, Gathered& gathered) {
+  for (const FeatureRow& row : rows) {
     report::LabelSummary& label = gathered.labels[row.label];
     label.label = row.label;
     ++label.rows;
@@ -127,14 +119,14 @@ void gather_batch(const RowBatch& batch, LeadingProjection* projection, int neig
       gathered.listed_errors.push_back({row.path, *row.error});
     }
   }
-  if (batch.dim) gathered.dim = batch.dim;
-  if (projection != nullptr && !batch.good_rows.empty()) {
-    const std::vector<double>& projected = projection->project(batch);
-    for (size_t j = 0; j < batch.good_rows.size(); ++j) {
-      const FeatureRow& row = batch.rows[batch.good_rows[j]];
+  if (block.dim()) gathered.dim = block.dim();
+  if (projection != nullptr && block.rows() > 0) {
+    const std::vector<double>& projected = projection->project(block);
+    for (int64_t j = 0; j < block.rows(); ++j) {
+      const FeatureRow& row = rows[block.good_rows()[j]];
       const double* coordinates = projected.data() + j * projection->dims();
       const uint64_t hash = report::stable_hash(row.path);
-      const int64_t sequence = gathered.rows + batch.good_rows[j];
+      const int64_t sequence = gathered.rows + block.good_rows()[j];
       if (projection->dims() >= 2) {
         gathered.scatter.offer(
             hash, sequence,
@@ -145,7 +137,7 @@ void gather_batch(const RowBatch& batch, LeadingProjection* projection, int neig
           {std::vector<float>(coordinates, coordinates + neighbour_dims), row.label});
     }
   }
-  gathered.rows += static_cast<int64_t>(batch.rows.size());
+  gathered.rows += static_cast<int64_t>(rows.size());
 }
 
 void write_file_atomically(const std::string& path, const std::string& content) {
@@ -214,16 +206,16 @@ ReportSummary write_report(const ReportOptions& options) {
   }
 
   Gathered gathered(options.max_scatter_points, options.max_neighbour_rows);
-  report::for_each_row_batch(options.features, [&](const RowBatch& batch) {
-    if (model && batch.dim != 0 && batch.dim != model->dim()) {
+  const auto gather = [&](std::vector<FeatureRow>& rows, const FeatureBlock& block) {
+    if (model && block.dim() != 0 && block.dim() != model->dim()) {
       throw JobError(ExitCode::kConfiguration, "the model " + options.model + " has dimension " +
                                                    std::to_string(model->dim()) + " but " +
                                                    options.features + " has features of " +
-                                                   std::to_string(batch.dim));
+                                                   std::to_string(block.dim()));
     }
-    check_finite(batch, options.features);
-    gather_batch(batch, projection ? &*projection : nullptr, neighbour_dims, gathered);
-  });
+    gather_batch(rows, block, projection ? &*projection : nullptr, neighbour_dims, gathered);
+  };
+  read_feature_blocks(options.features, 0, kBatchRows, gather);
 
   data.rows = gathered.rows;
   data.errors = gathered.errors;

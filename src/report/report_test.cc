@@ -199,8 +199,9 @@ TEST(WriteReport, RefusesNonFiniteFeaturesNamingTheRow) {
   std::vector<FeatureRow> rows = clustered_rows(2, 5, 0);
   rows[3].features[2] = std::numeric_limits<float>::quiet_NaN();
   const std::string features = write_features(folder / "f.parquet", rows);
-  expect_job_error_without_page(options_for(features, folder / "r.html"), ExitCode::kInputOutput,
-                                rows[3].path + " hold NaN");
+  expect_job_error_without_page(
+      options_for(features, folder / "r.html"), ExitCode::kInputOutput,
+      "row " + rows[3].path + " has a NaN or infinite feature (nan at index 2)");
 }
 
 TEST(WriteReport, RefusesAnHtmlPathInAMissingFolderBeforeReading) {

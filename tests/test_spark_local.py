@@ -69,7 +69,7 @@ def test_featurize_gives_the_cli_rows_with_corrupt_files_as_error_rows(spark_row
 def test_pca_merged_from_partitions_equals_the_cli_model(spark_rows, case, pomona_bin):
     root, _, _, expected = case
     assert spark_rows.rdd.getNumPartitions() >= 2  # partial states really are merged
-    model = pomona.spark.PCA(k=4).fit(spark_rows)
+    model = pomona.spark.PCA(k=4).fit(spark_rows).pca
     if cli_has_pca(pomona_bin):
         want = cli_pca_model(pomona_bin, root / "cli.parquet", root / "cli_pca.parquet", 4)
     else:
@@ -93,13 +93,13 @@ def test_pca_over_1000_partitions_sends_the_driver_one_state_not_one_per_partiti
     # One state per partition would be far more than the driver may receive.
     assert one_state * partitions > 10 * MAX_RESULT_MIB * 2**20
     assert df.rdd.getNumPartitions() == partitions
-    assert_same_model(pomona.spark.PCA(k=5).fit(df), pomona.PCA(k=5).fit(rows))
+    assert_same_model(pomona.spark.PCA(k=5).fit(df).pca, pomona.PCA(k=5).fit(rows))
 
 
 def test_tree_reduce_merges_every_partition_once_in_levels(spark):
     values = spark.sparkContext.parallelize(range(100), 20).map(lambda value: [value])
-    assert sorted(pomona.spark._tree_reduce(values, lambda a, b: a + b, fan_in=3)) == list(range(100))
-    assert pomona.spark._tree_reduce(spark.sparkContext.parallelize([], 3), max, fan_in=3) is None
+    assert sorted(pomona.spark.ml._tree_reduce(values, lambda a, b: a + b, fan_in=3)) == list(range(100))
+    assert pomona.spark.ml._tree_reduce(spark.sparkContext.parallelize([], 3), max, fan_in=3) is None
 
 
 def test_listed_files_make_tasks_as_spark_file_sources_in_a_multiple_of_the_cores(spark):

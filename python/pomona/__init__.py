@@ -6,51 +6,63 @@ without copying buffers. ``pomona.spark`` runs both inside Apache Spark executor
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from typing import Iterable, Optional, Sequence, Union
+import json as _json
+import os as _os
+import tempfile as _tempfile
+import typing as _typing
 
 # OpenSSL's libcrypto must be loaded (by hashlib) before the native module: the pyarrow wheel's
 # libparquet exports the symbols of a static OpenSSL, and libcrypto loaded in the module's scope
 # (libcurl needs it) would bind its own internal calls to them and crash on first use.
-import hashlib  # noqa: F401  pylint: disable=unused-import
+import hashlib as _hashlib  # noqa: F401  pylint: disable=unused-import
 
-import numpy as np
-import pyarrow as pa  # loads the Arrow C++ libraries the native module links, before it
+import numpy as _np
+import pyarrow as _pa  # loads the Arrow C++ libraries the native module links, before it
 
 from pomona._pomona import PomonaError, resolve_weights as _resolve_weights
 from pomona import _pomona
 
+if _typing.TYPE_CHECKING:  # names of the annotations only: dir(pomona) shows the API (__all__)
+    from typing import Iterable, Optional, Sequence, Union
+
+    import os
+
+    import numpy as np
+    import pyarrow as pa
+
+    Inputs = Union[pa.Array, pa.ChunkedArray, Sequence[Union[str, bytes, bytearray, memoryview]]]
+    # A features column (list<float32>), a batch or table with one, or a 2-D array of rows.
+    Features = Union[pa.Array, pa.ChunkedArray, pa.RecordBatch, pa.Table, np.ndarray,
+                     Sequence[Sequence[float]]]
+    Path = Union[str, os.PathLike]
+
 __all__ = ["featurize_batch", "resolve_weights", "PCA", "Classifier", "PomonaError", "ROW_SCHEMA"]
 
 # The CLI's row schema (README, "Output schema").
-ROW_SCHEMA = pa.schema([
-    pa.field("path", pa.string(), nullable=False),
-    pa.field("label", pa.string()),
-    pa.field("features", pa.list_(pa.float32())),
-    pa.field("error", pa.string()),
+ROW_SCHEMA = _pa.schema([
+    _pa.field("path", _pa.string(), nullable=False),
+    _pa.field("label", _pa.string()),
+    _pa.field("features", _pa.list_(_pa.float32())),
+    _pa.field("error", _pa.string()),
 ])
-
-Inputs = Union[pa.Array, pa.ChunkedArray, Sequence[Union[str, bytes, bytearray, memoryview]]]
 
 
 def resolve_weights(weights: Optional[str] = None, alpha: float = 1.0, size: int = 224) -> str:
     """The weights file Pomona uses: ``weights`` when given, else Keras' cache
     (``~/.keras/models/``) for (alpha, size). Raises PomonaError saying how to get one."""
-    return _resolve_weights(os.fspath(weights) if weights else "", float(alpha), int(size))
+    return _resolve_weights(_os.fspath(weights) if weights else "", float(alpha), int(size))
 
 
-def _as_array(values, name: str) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
+def _as_array(values: Inputs | Iterable[str], name: str) -> pa.Array:
+    if isinstance(values, _pa.ChunkedArray):
         return values.combine_chunks()
-    if isinstance(values, pa.Array):
+    if isinstance(values, _pa.Array):
         return values
     values = list(values)
     if values and all(isinstance(v, str) for v in values):
-        return pa.array(values, pa.string())
+        return _pa.array(values, _pa.string())
     if all(isinstance(v, (bytes, bytearray, memoryview)) for v in values):
-        return pa.array([bytes(v) for v in values], pa.binary())
+        return _pa.array([bytes(v) for v in values], _pa.binary())
     raise TypeError(f"{name} must be all str (paths) or all bytes (image contents)")
 
 
@@ -75,37 +87,37 @@ def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
     """
     if label_from not in ("parent", "none"):
         raise ValueError("label_from must be 'parent' or 'none'")
-    if isinstance(inputs, (str, bytes, bytearray, memoryview, os.PathLike)):
+    if isinstance(inputs, (str, bytes, bytearray, memoryview, _os.PathLike)):
         raise TypeError("inputs must be a sequence of paths or of image contents, not one "
                         f"{type(inputs).__name__}: pass [inputs]")
     input_array = _as_array(inputs, "inputs")
     path_array = None if paths is None else _as_array(paths, "paths")
     label_array = None if labels is None else _as_array(labels, "labels")
     if len(input_array) == 0:
-        return pa.RecordBatch.from_pylist([], schema=ROW_SCHEMA)
+        return _pa.RecordBatch.from_pylist([], schema=ROW_SCHEMA)
     payload = _pomona.featurize_arrays(
         input_array, path_array, label_array, resolve_weights(weights, alpha, size), float(alpha),
         int(size), int(threads), int(batch), label_from == "parent", bool(exif_transpose),
         str(precision))
-    return pa.record_batch(payload)
+    return _pa.record_batch(payload)
 
 
-def _feature_array(features) -> pa.Array:
+def _feature_array(features: Features) -> pa.Array:
     """An Arrow list<float32> array from a column, record batch/table (its `features`), or a 2-D
     numpy array."""
-    if isinstance(features, (pa.RecordBatch, pa.Table)):
+    if isinstance(features, (_pa.RecordBatch, _pa.Table)):
         features = features.column("features")
-    if isinstance(features, pa.ChunkedArray):
+    if isinstance(features, _pa.ChunkedArray):
         features = features.combine_chunks()
-    if isinstance(features, np.ndarray):
-        matrix = np.ascontiguousarray(features, dtype=np.float32)
+    if isinstance(features, _np.ndarray):
+        matrix = _np.ascontiguousarray(features, dtype=_np.float32)
         if matrix.ndim != 2:
             raise ValueError("a numpy features array must be 2-D (rows, dim)")
-        return pa.FixedSizeListArray.from_arrays(pa.array(matrix.ravel()), matrix.shape[1])
-    if not isinstance(features, pa.Array):
-        features = pa.array(features, pa.list_(pa.float32()))
-    if features.type.value_type != pa.float32():
-        features = features.cast(pa.list_(pa.float32()))
+        return _pa.FixedSizeListArray.from_arrays(_pa.array(matrix.ravel()), matrix.shape[1])
+    if not isinstance(features, _pa.Array):
+        features = _pa.array(features, _pa.list_(_pa.float32()))
+    if features.type.value_type != _pa.float32():
+        features = features.cast(_pa.list_(_pa.float32()))
     return features
 
 
@@ -131,7 +143,7 @@ class PCA:
         self._model: Optional[_pomona.PcaModel] = None
 
     # -- fitting ------------------------------------------------------------------------------
-    def partial_fit(self, features) -> "PCA":
+    def partial_fit(self, features: Features) -> "PCA":
         """Adds the non-null rows of features (list<float32> column, record batch or table with a
         `features` column, or a 2-D numpy array) to the statistics."""
         array = _feature_array(features)
@@ -167,7 +179,7 @@ class PCA:
                                           variance=self.variance_option or 0.0, center=self.center)
         return self
 
-    def fit(self, features) -> "PCA":
+    def fit(self, features: Features) -> "PCA":
         return self.partial_fit(features).finalize()
 
     # -- the fitted model ---------------------------------------------------------------------
@@ -193,28 +205,28 @@ class PCA:
     def explained_variance_ratio_(self) -> np.ndarray:
         return self.model.explained_variance_ratio
 
-    def transform(self, features) -> pa.Array:
+    def transform(self, features: Features) -> pa.Array:
         """list<float32> projections of k values per row; null rows stay null."""
-        return pa.array(self.model.transform(_feature_array(features)))
+        return _pa.array(self.model.transform(_feature_array(features)))
 
-    def save(self, path) -> None:
+    def save(self, path: Path) -> None:
         """Writes the model file (the format of `pomona pca fit`), atomically."""
-        self.model.save(os.fspath(path))
+        self.model.save(_os.fspath(path))
 
     @classmethod
-    def load(cls, path) -> "PCA":
-        model = _pomona.PcaModel.load(os.fspath(path))
+    def load(cls, path: Path) -> "PCA":
+        model = _pomona.PcaModel.load(_os.fspath(path))
         pca = cls(k=model.k, center=model.center)
         pca._model = model
         pca._accumulator = model.accumulator
         return pca
 
     # -- serialisable state -------------------------------------------------------------------
-    def __getstate__(self):
+    def __getstate__(self) -> dict:
         model_bytes = None
         if self._model is not None:
-            with tempfile.TemporaryDirectory() as folder:
-                path = os.path.join(folder, "model.parquet")
+            with _tempfile.TemporaryDirectory() as folder:
+                path = _os.path.join(folder, "model.parquet")
                 self._model.save(path)
                 with open(path, "rb") as f:
                     model_bytes = f.read()
@@ -222,15 +234,15 @@ class PCA:
                 "accumulator": None if self._accumulator is None else self._accumulator.serialize(),
                 "model": model_bytes}
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict) -> None:
         self.k_option, self.variance_option = state["k"], state["variance"]
         self.center = state["center"]
         self._accumulator = (None if state["accumulator"] is None
                              else _pomona.PcaAccumulator.deserialize(state["accumulator"]))
         self._model = None
         if state["model"] is not None:
-            with tempfile.TemporaryDirectory() as folder:
-                path = os.path.join(folder, "model.parquet")
+            with _tempfile.TemporaryDirectory() as folder:
+                path = _os.path.join(folder, "model.parquet")
                 with open(path, "wb") as f:
                     f.write(state["model"])
                 self._model = _pomona.PcaModel.load(path)
@@ -244,8 +256,8 @@ class Classifier:
     other weights raise PomonaError. method: "ncm" (nearest class mean) or "knn".
     """
 
-    def __init__(self, index, weights: Optional[str] = None, method: str = "ncm"):
-        self._native = _pomona.Classifier(os.fspath(index), os.fspath(weights) if weights else "")
+    def __init__(self, index: Path, weights: Optional[Path] = None, method: str = "ncm") -> None:
+        self._native = _pomona.Classifier(_os.fspath(index), _os.fspath(weights) if weights else "")
         self.method = method
 
     @property
@@ -253,23 +265,24 @@ class Classifier:
         return self._native.index_version
 
     @property
-    def labels(self) -> list:
+    def labels(self) -> list[str]:
         return list(self._native.labels)
 
-    def classify(self, paths_or_bytes, top_k: int = 3, method: Optional[str] = None,
-                 as_arrow: bool = False):
+    def classify(self, paths_or_bytes: Union[Path, bytes, Sequence[Union[Path, bytes]]],
+                 top_k: int = 3, method: Optional[str] = None,
+                 as_arrow: bool = False) -> Union[list[dict], pa.Table]:
         """One answer per input (a path str, or image bytes; one input or a sequence), in order:
         ``{"path", "predictions": [{"label", "score", "info"}], "unknown", "error"}``. A bad
         image has its error and no predictions. as_arrow: the same as a pyarrow Table, with each
         prediction's info as JSON text (labels' information may have different fields)."""
-        inputs = [paths_or_bytes] if isinstance(paths_or_bytes, (str, bytes, os.PathLike)) \
+        inputs = [paths_or_bytes] if isinstance(paths_or_bytes, (str, bytes, _os.PathLike)) \
             else list(paths_or_bytes)
-        inputs = [os.fspath(i) if isinstance(i, os.PathLike) else
+        inputs = [_os.fspath(i) if isinstance(i, _os.PathLike) else
                   bytes(i) if isinstance(i, (bytearray, memoryview)) else i for i in inputs]
         answers = [{"path": path, "error": error, "unknown": unknown,
                     "predictions": [{"label": label, "score": score,
-                                     "info": info if as_arrow else json.loads(info)}
+                                     "info": info if as_arrow else _json.loads(info)}
                                     for label, score, info in predictions]}
                    for path, error, predictions, unknown in
                    self._native.classify(inputs, int(top_k), method or self.method)]
-        return pa.Table.from_pylist(answers) if as_arrow else answers
+        return _pa.Table.from_pylist(answers) if as_arrow else answers

@@ -3,8 +3,8 @@
     df = (spark.read.format("binaryFile").option("pathGlobFilter", "*.jpg")
           .option("recursiveFileLookup", "true").load("s3a://bucket/photos/"))
     rows = pomona.spark.featurize(df)                 # path, label, features, error
-    pca = pomona.spark.PCA(k=50).fit(rows)            # a pomona.PCA, same model as `pomona pca fit`
-    pomona.spark.transform(rows, pca).write.parquet("out/")
+    pca = pomona.spark.PCA(k=50).fit(rows)            # a PCAModel; .pca: `pomona pca fit`'s model
+    pca.setOutputType("array").transform(rows).write.parquet("out/")
     pomona.spark.featurize_to_parquet(df, "out/")       # rows written by the Python workers
 
 S3 without an S3 connector in Spark (no hadoop-aws): the driver lists with Arrow, the executors
@@ -14,7 +14,11 @@ read the objects and write the output through pomona.s3 (the same options as the
     images = pomona.spark.list_images(spark, "s3://bucket/photos/", "*.jpg", s3)
     pomona.spark.featurize_to_parquet(images, "s3://bucket/features/", content_col=None, s3=s3)
 
-All go through ``DataFrame.mapInArrow``: Arrow batches of at most
+Featurizer, PCA and PCAModel are pyspark.ml stages (pomona.spark.ml): Params, Pipelines, save and
+load as Spark ML's own stages. They run the same code through Arrow UDFs, which leave the
+DataFrame's other columns in the JVM.
+
+The functions go through ``DataFrame.mapInArrow``: Arrow batches of at most
 ``spark.sql.execution.arrow.maxRecordsPerBatch`` rows reach the C++ core without copies, and each
 Python worker loads the network once (cached per process, reused by every later task, as Spark
 reuses its Python workers). Nothing is broadcast by hand: the weights file must be readable at the
@@ -23,11 +27,9 @@ same path on every executor, or be shipped with ``ship_weights=True`` (SparkCont
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
 import itertools
 import json
 import os
-import pickle
 import uuid
 from typing import Callable, Iterator, List, Optional
 
@@ -39,9 +41,21 @@ import pomona
 import pomona.s3
 from pomona.s3 import S3Options
 
-__all__ = ["featurize", "featurizer", "featurize_to_parquet", "list_images", "task_count", "PCA",
-           "transform", "projector", "write_parquet", "read_written", "hadoop_glob", "tune_for_images",
-           "ROW_DDL", "S3Options"]
+__all__ = ["featurize", "featurizer", "featurize_to_parquet", "list_images", "task_count",
+           "Featurizer", "PCA", "PCAModel", "transform", "projector", "write_parquet",
+           "read_written", "hadoop_glob", "tune_for_images", "ROW_DDL", "S3Options"]
+
+# pomona.spark.ml's names, imported when first used: it imports pyspark.ml, which the Python
+# workers of featurize() and write_parquet() need not load.
+_ML_NAMES = ("Featurizer", "PCA", "PCAModel", "transform", "projector")
+
+
+def __getattr__(name: str):
+    if name in _ML_NAMES:
+        from pomona.spark import ml
+        return getattr(ml, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 BatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
@@ -418,97 +432,3 @@ class _PartFile:
         self.writer.write_table(table, row_group_size=table.num_rows)
         self.rows += table.num_rows
         self.pending, self.pending_rows = [], 0
-
-
-# PCA.accumulate: each task of the first stage accumulates about 1/(STATE_TASKS_PER_CORE x cores)
-# of the rows (more tasks than cores balance uneven partitions), whatever the partition count; the
-# tasks' states (one 6.6 MB state for 1280-d features) are then merged MERGE_FAN_IN at a time.
-STATE_TASKS_PER_CORE = 4
-MERGE_FAN_IN = 32
-
-
-class PCA:
-    """Exact PCA over a DataFrame column of feature arrays: tasks accumulate the rows in the C++
-    accumulator, their partial states are merged by Spark tasks in a tree (as Spark ML's
-    RowMatrix does with treeAggregate), and the driver receives one merged state and
-    eigen-decomposes it: its memory does not grow with the partition count. The result is a
-    fitted pomona.PCA; its save() writes the file `pomona pca fit` writes, with the same model
-    for the same rows. Null rows (error rows) are skipped."""
-
-    def __init__(self, k: Optional[int] = None, variance: Optional[float] = None,
-                 center: bool = False, features_col: str = "features"):
-        pomona.PCA(k=k, variance=variance, center=center)  # validates the options here
-        self.k, self.variance, self.center, self.features_col = k, variance, center, features_col
-
-    def fit(self, df) -> pomona.PCA:
-        return self.accumulate(df).finalize()
-
-    def accumulate(self, df) -> pomona.PCA:
-        """The statistics of df's rows, merged and not yet finalized (merge() more, then
-        finalize()). The driver holds one state, however many partitions df has."""
-        k, variance, center, column = self.k, self.variance, self.center, self.features_col
-
-        def partial_states(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            partial = pomona.PCA(k=k, variance=variance, center=center)
-            for features in batches:
-                partial.partial_fit(features.column(column))
-            yield pa.RecordBatch.from_pydict({"state": [pickle.dumps(partial)]},
-                                             schema=pa.schema([("state", pa.binary())]))
-
-        tasks = STATE_TASKS_PER_CORE * df.sparkSession.sparkContext.defaultParallelism
-        states = (df.select(column).coalesce(tasks).mapInArrow(partial_states, "state binary")
-                  .rdd.map(lambda row: pickle.loads(row.state)))
-        merged = _tree_reduce(states, lambda a, b: a.merge(b), MERGE_FAN_IN)
-        return merged or pomona.PCA(k=k, variance=variance, center=center)
-
-
-def _tree_reduce(rdd, merge: Callable, fan_in: int):
-    """rdd's values merged with merge (associative) by Spark tasks, level by level, each task
-    merging the values of at most fan_in partitions, until the last task hands the driver the
-    one value left (None when rdd has no values). RDD.treeReduce instead collects its last
-    level, whose size grows with the partition count."""
-    partitions = rdd.getNumPartitions()
-    while True:
-        partitions = max(1, -(-partitions // fan_in))
-        rdd = (rdd.mapPartitionsWithIndex(
-            lambda index, values, n=partitions: ((index % n, value) for value in values))
-            .reduceByKey(merge, partitions).values())
-        if partitions == 1:
-            values = rdd.collect()
-            return values[0] if values else None
-
-
-_models_by_digest: dict = {}
-
-
-def _cached_model(state: bytes) -> pomona.PCA:
-    """The model of a pickled pomona.PCA, unpickled once per Python worker."""
-    digest = hashlib.sha256(state).hexdigest()
-    if digest not in _models_by_digest:
-        _models_by_digest.clear()
-        _models_by_digest[digest] = pickle.loads(state)
-    return _models_by_digest[digest]
-
-
-def projector(model: pomona.PCA, features_col: str = "features",
-              output_col: str = "pca") -> BatchFunction:
-    """The function transform() maps over Arrow batches, for write_parquet()."""
-    state = pickle.dumps(model)
-
-    def project(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        pca = _cached_model(state)
-        for rows in batches:
-            projections = pca.transform(rows.column(features_col))
-            yield pa.RecordBatch.from_arrays(rows.columns + [projections],
-                                             names=rows.schema.names + [output_col])
-
-    return project
-
-
-def transform(df, model: pomona.PCA, features_col: str = "features", output_col: str = "pca"):
-    """df with one more column, output_col array<float>: each row's projection on the fitted
-    model's k components (null where features is null)."""
-    from pyspark.sql.types import ArrayType, FloatType, StructField, StructType
-
-    schema = StructType(df.schema.fields + [StructField(output_col, ArrayType(FloatType()))])
-    return df.mapInArrow(projector(model, features_col, output_col), schema)

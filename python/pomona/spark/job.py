@@ -153,7 +153,7 @@ def run(args) -> int:
         # Featurized once, read by the fit and by the write.
         rows = pomona.spark.featurize(images, **options).persist(StorageLevel.MEMORY_AND_DISK)
         model = pomona.spark.PCA(k=args.pca_k, variance=args.pca_variance,
-                                 center=args.pca_center).fit(rows)
+                                 center=args.pca_center).fit(rows).pca
         save_model(model, model_path, s3)
         pomona.spark.write_parquet(rows, features_dir, pomona.spark.projector(model),
                                    pomona.ROW_SCHEMA.append(pa.field("pca", pa.list_(pa.float32()))),

@@ -27,7 +27,7 @@ test: build python wheel
 # Spark cluster whose workers never saw the build (tests/test_deploy.py; needs root).
 # Rebuilt only when a source of the wheels changed (make test and make deploy-test both need them).
 WHEEL_SOURCES := $(shell find src include python cmake -type f -not -name '*.pyc') CMakeLists.txt \
-  pyproject.toml scripts/build_wheels.sh scripts/finish_wheel.py tools/check_wheel.py
+  pyproject.toml scripts/build_wheels.sh scripts/build_hdf5.sh scripts/finish_wheel.py tools/check_wheel.py
 wheel: bootstrap dist/.built
 dist/.built: $(WHEEL_SOURCES)
 	@bash scripts/build_wheels.sh

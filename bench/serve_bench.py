@@ -2,6 +2,7 @@
 (FastAPI/uvicorn + ONNX Runtime on the same network, bench/serve_peer.py), in one run.
 
     .venv/bin/python bench/serve_bench.py --build build [--seconds 8] [--concurrency 1 2 4 8 32]
+    .venv/bin/python bench/serve_bench.py --shedding-only [--shed-variants defaults queue=1,threads=2]
 
 Load comes from `hey` (Debian), closed loop at each concurrency, POSTing one image as the raw body:
 a 100x100 JPEG (Fruits-like) and a 1024x768 photo, generated, the same bytes for both stacks. Per
@@ -14,6 +15,8 @@ sweep. Then:
     loop (hey -q): the share answered 503, and the p99 of the accepted against the unloaded p50;
   - peak RSS of each server (VmHWM; the peer's summed over its processes).
 hey runs on the same 2 cores as the server: both stacks pay for it alike.
+--shedding-only: Pomona alone, the 100x100 sweep then the shedding runs, once per server variant
+(NAME=VALUE,... for `pomona serve --NAME VALUE ...`; "defaults": none), all in one run.
 """
 import argparse
 import csv
@@ -92,9 +95,9 @@ def hey(url, image, seconds, concurrency, rate=None):
             "command": command_text(cmd + [url])}
 
 
-def start_pomona(build, index, weights, port, queue):
+def start_pomona(build, index, weights, port, *server_args):
     cmd = [build / "pomona", "serve", index, "--weights", weights, "--threads", "2", "--port", port,
-           "--queue", queue, "--connection-threads", "128"]
+           *server_args]
     process = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True)
     wait_ready(f"http://127.0.0.1:{port}/readyz", process)
@@ -172,6 +175,58 @@ def sweep(url, images, seconds, concurrency):
     return points
 
 
+def shedding(build, index, weights, image, seconds, saturation, unloaded_p50, *server_args):
+    """Pomona (default settings plus server_args) offered twice its saturation rate open loop, then
+    a closed loop of 32 clients: share of 503s, goodput, accepted p99 over the unloaded p50."""
+    print(f"== shedding: {command_text(server_args) or 'defaults'}, offered 2 x {saturation:.1f} req/s open loop",
+          flush=True)
+    port = free_port()
+    process, command = start_pomona(build, index, weights, port, *server_args)
+    workers = 64
+    shed = hey(f"http://127.0.0.1:{port}/v1/classify", image, seconds, workers, rate=2 * saturation / workers)
+    # hey's workers fire on the same ticks (bursts of 64): a closed loop of 32 clients as well.
+    closed = hey(f"http://127.0.0.1:{port}/v1/classify", image, seconds, 32)
+    stop(process)
+    for run in (shed, closed):
+        run["share_503"] = run["statuses"].get("503", 0) / max(1, sum(run["statuses"].values()))
+        run["accepted_p99_over_unloaded_p50"] = run["p99_ms"] / unloaded_p50
+        run["goodput_over_saturation"] = run["ok_per_s"] / saturation
+    return {**shed, "server": command, "offered_per_s": 2 * saturation, "unloaded_p50_ms": unloaded_p50,
+            "closed_loop_32": closed}
+
+
+def print_shedding(s):
+    for name, run in (("open loop at 2x saturation", s), ("closed loop, 32 clients", s["closed_loop_32"])):
+        print(f"shedding ({s['server']}), {name}: {100 * run['share_503']:.0f} % answered 503, goodput "
+              f"{run['goodput_over_saturation']:.2f} of saturation; accepted p99 {run['p99_ms']:.1f} ms = "
+              f"{run['accepted_p99_over_unloaded_p50']:.2f} x the unloaded p50 ({s['unloaded_p50_ms']:.1f} ms; "
+              "target < 4)")
+
+
+def variant_args(variant):
+    """"queue=1,connection-threads=32" -> ["--queue", "1", "--connection-threads", "32"]."""
+    if variant == "defaults":
+        return []
+    return [arg for pair in variant.split(",") for arg in ("--" + pair.split("=")[0], pair.split("=")[1])]
+
+
+def shedding_only(args, build, weights, image, index):
+    """The 100x100 sweep (saturation, unloaded p50), then shedding once per server variant."""
+    port = free_port()
+    process, _ = start_pomona(build, index, weights, port, "--queue", 64, "--connection-threads", 128)
+    points = sweep(f"http://127.0.0.1:{port}/v1/classify", {"100x100": image}, args.seconds,
+                   [c for c in args.concurrency if c <= 8])["100x100"]
+    stop(process)
+    saturation, unloaded_p50 = max(p["ok_per_s"] for p in points), points[0]["p50_ms"]
+    result = {"points": points, "variants": []}
+    for variant in args.shed_variants:
+        result["variants"].append(shedding(build, index, weights, image, args.seconds, saturation, unloaded_p50,
+                                           *variant_args(variant)))
+    for s in result["variants"]:
+        print_shedding(s)
+    save_result(build, "serve_shedding", result)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build")
@@ -179,6 +234,9 @@ def main():
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 32])
     parser.add_argument("--peer-python", default=str(BENCH_PYTHON),
                         help="a Python with onnxruntime, onnx, fastapi, uvicorn (default: the bench venv)")
+    parser.add_argument("--shedding-only", action="store_true", help="Pomona's shedding only (see above)")
+    parser.add_argument("--shed-variants", nargs="+", default=["defaults"],
+                        help="with --shedding-only: extra serve arguments per variant")
     args = parser.parse_args()
     for tool in ("hey",):
         if not shutil.which(tool):
@@ -192,6 +250,8 @@ def main():
     features, index = data / "serve-index.parquet", data / "serve.index.parquet"
     run_measured([build / "pomona", "featurize", reference, features, "--weights", weights, "--quiet"])
     run_measured([build / "pomona", "index", features, index, "--weights", weights])
+    if args.shedding_only:
+        return shedding_only(args, build, weights, images["100x100"], index)
     onnx = data / "mobilenet_v2_seeded_1.0_224.onnx"
     run_measured([args.peer_python, ROOT / "bench" / "peers.py", "--worker", "export-onnx", "--weights",
                   weights, "--onnx", onnx])
@@ -203,7 +263,7 @@ def main():
     result = {"network_alone_img_per_s": network, "images": {k: str(v) for k, v in images.items()}}
     port = free_port()
     print("== pomona serve (--threads 2, --queue 64)", flush=True)
-    process, command = start_pomona(build, index, weights, port, 64)
+    process, command = start_pomona(build, index, weights, port, "--queue", 64, "--connection-threads", 128)
     result["pomona"] = {"command": command,
                         "points": sweep(f"http://127.0.0.1:{port}/v1/classify", images, args.seconds,
                                         args.concurrency)}
@@ -220,21 +280,8 @@ def main():
     pomona_small = result["pomona"]["points"]["100x100"]
     saturation = max(p["ok_per_s"] for p in pomona_small)
     unloaded_p50 = pomona_small[0]["p50_ms"]
-    print(f"== shedding: default queue, offered 2 x {saturation:.1f} req/s open loop", flush=True)
-    port = free_port()
-    process, command = start_pomona(build, index, weights, port, 0)
-    workers = 64
-    shed = hey(f"http://127.0.0.1:{port}/v1/classify", images["100x100"], args.seconds, workers,
-               rate=2 * saturation / workers)
-    # hey's workers fire on the same ticks (bursts of 64): a closed loop of 32 clients as well.
-    closed = hey(f"http://127.0.0.1:{port}/v1/classify", images["100x100"], args.seconds, 32)
-    stop(process)
-    for run in (shed, closed):
-        run["share_503"] = run["statuses"].get("503", 0) / max(1, sum(run["statuses"].values()))
-        run["accepted_p99_over_unloaded_p50"] = run["p99_ms"] / unloaded_p50
-        run["goodput_over_saturation"] = run["ok_per_s"] / saturation
-    result["shedding"] = {**shed, "server": command, "offered_per_s": 2 * saturation,
-                          "unloaded_p50_ms": unloaded_p50, "closed_loop_32": closed}
+    result["shedding"] = shedding(build, index, weights, images["100x100"], args.seconds, saturation,
+                                  unloaded_p50)
     result["saturation_over_network"] = saturation / network
     best = max(pomona_small, key=lambda p: p["ok_per_s"])
     # The same ratio with the network-alone rate taken in the same seconds, from the server's own
@@ -251,11 +298,7 @@ def main():
           f"alone ({network:.1f} img/s; target >= 0.85); "
           f"{result['saturation_over_network_same_seconds']:.2f} of the rate of its 2 networks in the same "
           f"seconds ({best['network_bound_per_s']:.1f} img/s at {best['network_ms_mean']:.2f} ms each)")
-    for name, s in (("open loop at 2x saturation", result["shedding"]),
-                    ("closed loop, 32 clients", result["shedding"]["closed_loop_32"])):
-        print(f"shedding, {name}: {100 * s['share_503']:.0f} % answered 503, goodput "
-              f"{s['goodput_over_saturation']:.2f} of saturation; accepted p99 {s['p99_ms']:.1f} ms = "
-              f"{s['accepted_p99_over_unloaded_p50']:.2f} x the unloaded p50 ({unloaded_p50:.1f} ms; target < 4)")
+    print_shedding(result["shedding"])
     result["pomona_over_peer"] = {}
     for name in images:
         best = {stack: max(p["ok_per_s"] for p in result[stack]["points"][name]) for stack in ("pomona", "peer")}

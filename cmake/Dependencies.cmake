@@ -6,15 +6,18 @@ find_package(PNG REQUIRED)
 find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
-find_package(CURL REQUIRED)
+find_package(CURL REQUIRED)  # its header only: model/http_download.cc loads libcurl to download
 find_package(OpenMP REQUIRED)
 # SHA-256 of weights files and indexes (io/sha256.cc).
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 # classify/: approximate nearest neighbours for large indexes (header-only).
 find_path(HNSWLIB_INCLUDE_DIR hnswlib/hnswlib.h REQUIRED)
-# serve/: the HTTP server (Debian's compiled cpp-httplib 0.11).
-if(POMONA_BUILD_HTTP_SERVER)
-  pkg_check_modules(CPP_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# serve/: the HTTP server, cpp-httplib's header-only httplib.h from Debian's source package
+# (scripts/bootstrap.sh puts it in .deps/), never /usr/include's: that one is the declarations of
+# Debian's compiled libcpp-httplib, which needs GLIBCXX_3.4.30, above manylinux_2_34.
+find_path(CPP_HTTPLIB_INCLUDE_DIR httplib.h PATHS ${CMAKE_SOURCE_DIR}/.deps/cpp-httplib NO_DEFAULT_PATH)
+if(NOT CPP_HTTPLIB_INCLUDE_DIR)
+  message(FATAL_ERROR "no .deps/cpp-httplib/httplib.h: run scripts/bootstrap.sh (make does).")
 endif()
 # The libjpeg API of libjpeg-turbo (JPEG::JPEG): suspending input, as Pillow reads JPEGs.
 find_package(JPEG REQUIRED)

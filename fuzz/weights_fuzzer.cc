@@ -1,18 +1,15 @@
-// The Keras weights loader on arbitrary bytes written to a file (HDF5 reads files, not memory),
-// called as KerasWeights::load calls it: HDF5 reads in a child process, which may crash or hang
+// The Keras weights loader on arbitrary bytes, called as KerasWeights::load calls it with the
+// bytes it read: HDF5 reads in a child process, which may crash or hang
 // (Debian's HDF5 1.10.8 does on a damaged global heap) and is then killed and reported as a
 // JobError. The child's timeout is shorter than load()'s 60 s so that libFuzzer's -timeout (10 s)
 // still catches a parent that hangs. A JobError is the expected refusal; anything else (another
 // exception, a crash, a leak, UB, a hang or an unbounded allocation in this process) is a bug.
 // A sanitizer report in the child (HDF5's bugs, seen by ASan's interceptors) kills only the
 // child, whose inherited libFuzzer death callback saves the input as a crash-* artifact; the
-// parent reports the file as damaged and goes on. child_coverage.h brings the child's coverage back, so that the fuzzer is
-// guided by the loader's paths in the child too.
-#include <unistd.h>
-
+// parent reports the file as damaged and goes on. child_coverage.h brings the child's coverage
+// back, so that the fuzzer is guided by the loader's paths in the child too.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -21,32 +18,12 @@
 #include "pomona/model.h"
 #include "weights_sandbox.h"
 
-namespace {
-
-// One file per process, in memory when /dev/shm exists, removed at exit.
-const std::string& scratch_path() {
-  static const std::string path = [] {
-    const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    std::string p = std::string(dir) + "/pomona_weights_fuzzer_" + std::to_string(getpid()) + ".h5";
-    std::atexit([] { std::remove(scratch_path().c_str()); });
-    return p;
-  }();
-  return path;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   install_child_coverage();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string& path = scratch_path();
-  std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr) std::abort();
-  if (size > 0 && std::fwrite(data, 1, size, file) != size) std::abort();
-  std::fclose(file);
   // Whether the child answered, refused or died, it has been reaped when the call returns.
   struct FoldCoverageOnReturn {
     ~FoldCoverageOnReturn() { fold_child_coverage_into_parent(); }
@@ -58,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // the child (allocator_may_return_null=1, fuzz/run.sh) rather than trip libFuzzer's OOM
     // report there.
     limits.extra_address_space_bytes = size_t{1} << 30;
-    for (const auto& [name, tensors] : pomona::read_keras_layers_in_child(path, limits)) {
+    for (const auto& [name, tensors] :
+         pomona::read_keras_layers_in_child({data, size}, "input.h5", limits)) {
       for (const pomona::WeightTensor& tensor : tensors) {
         size_t count = 1;
         for (int64_t d : tensor.shape) count *= static_cast<size_t>(d);

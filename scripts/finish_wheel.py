@@ -1,6 +1,7 @@
 """Adds to a wheel that auditwheel repaired the licence texts of the libraries it bundled
 (auditwheel does not copy them), into an output folder: each library in pomona.libs/ gets the
-copyright file of the Debian package it came from, in <dist-info>/licenses/third_party/, listed in
+copyright file of the Debian package it came from (or of the Debian source package it was built
+from, scripts/build_hdf5.sh), in <dist-info>/licenses/third_party/, listed in
 third_party/BUNDLED (one line a library: bundled file, Debian package, version, licence file).
 tools/check_wheel.py fails a wheel where one is missing.
 
@@ -37,8 +38,10 @@ def loaded_libraries(raw_wheel: str) -> dict[str, str]:
     return found
 
 
-def debian_package(path: str) -> tuple[str, str]:
-    """(package, version) of the Debian package that installed path (either side of usrmerge)."""
+def debian_package(path: str) -> tuple[str, str, str]:
+    """(package, version, copyright file) of the Debian package that installed path (either side
+    of usrmerge), or of the Debian source package that scripts/build_hdf5.sh built it from: its
+    prefix holds share/doc/<package>/source (package and version) beside the copyright file."""
     real = os.path.realpath(path)
     candidates = {real, path}
     for p in list(candidates):
@@ -49,7 +52,10 @@ def debian_package(path: str) -> tuple[str, str]:
             package = found.stdout.split(":")[0]
             version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package],
                                      capture_output=True, text=True, check=True).stdout
-            return package, version
+            return package, version, f"/usr/share/doc/{package}/copyright"
+    for source in Path(real).parent.parent.glob("share/doc/*/source"):
+        package, version = source.read_text().split()
+        return package, version, str(source.parent / "copyright")
     raise SystemExit(f"finish_wheel: no Debian package owns {path}: its licence is unknown")
 
 
@@ -68,9 +74,9 @@ def main(raw_wheel: str, wheel: str, out_dir: str) -> None:
             original = re.sub(r"-[0-9a-f]{8}\.", ".", lib.name, count=1)
             if original not in loaded:
                 raise SystemExit(f"finish_wheel: {lib.name}: no {original} among the libraries of {raw_wheel}")
-            package, version = debian_package(loaded[original])
+            package, version, copyright_file = debian_package(loaded[original])
             licence = third_party / f"{package}.copyright"
-            shutil.copyfile(f"/usr/share/doc/{package}/copyright", licence)
+            shutil.copyfile(copyright_file, licence)
             lines.append(f"pomona.libs/{lib.name}\t{package}\t{version}\tthird_party/{licence.name}\n")
         (third_party / "BUNDLED").write_text("".join(lines))
         subprocess.run([sys.executable, "-m", "wheel", "pack", "-d", out_dir, str(root)], check=True,

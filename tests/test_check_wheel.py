@@ -1,7 +1,7 @@
 """tools/check_wheel.py on small wheels made here: it passes a conforming one and names each
 violation (a symbol version above the tag, an unbundled library, a bundled library without its
-licence). Also pins include/pomona/condition_wait.h: condition_variable::wait without it needs
-GLIBCXX_3.4.30, above manylinux_2_34."""
+licence, a bundled libcurl). Also pins include/pomona/condition_wait.h: condition_variable::wait
+without it needs GLIBCXX_3.4.30, above manylinux_2_34."""
 import pathlib
 import subprocess
 import sys
@@ -66,6 +66,17 @@ def test_a_bundled_library_needs_its_licence_text(tmp_path):
     with_text = wheel(tmp_path, {bundled: library, "pomona-0.1.0.dist-info/licenses/third_party/BUNDLED": listing,
                                  "pomona-0.1.0.dist-info/licenses/third_party/libdep1.copyright": "MIT"})
     assert check(with_text, sizes=False) == []
+
+
+def test_libcurl_is_never_bundled(tmp_path):
+    library = shared_library(tmp_path, "curl", "int curl_easy_init() { return 0; }")
+    bundled = "pomona.libs/libcurl-0123abcd.so.4.8.0"
+    third_party = "pomona-0.1.0.dist-info/licenses/third_party/"
+    licensed = {third_party + "BUNDLED": f"{bundled}\tlibcurl4\t7.88.1-10\tthird_party/libcurl4.copyright\n",
+                third_party + "libcurl4.copyright": "curl"}
+    assert check(wheel(tmp_path, {bundled: library, **licensed}), sizes=False) == [
+        f"{bundled}: libcurl is bundled; the weights download loads it when it starts and the wheels' HDF5 "
+        "(scripts/build_hdf5.sh) does not need it"]
 
 
 def test_a_wheel_without_a_manylinux_tag_is_refused(tmp_path):

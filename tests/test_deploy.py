@@ -5,6 +5,7 @@ cannot see any pomona but the packed environment that spark-submit ships to them
 Run by `make deploy-test` (as root: debootstrap, chroot, mount namespaces); under plain pytest the
 module is skipped unless POMONA_DEPLOY_TEST=1.
 """
+import json
 import os
 import pathlib
 import re
@@ -36,6 +37,27 @@ images = sorted(str(p) for p in pathlib.Path(sys.argv[1]).rglob("*") if p.suffix
 batch = pomona.featurize_batch(images, weights=sys.argv[2], alpha={ALPHA}, size={SIZE})
 pq.write_table(pa.Table.from_batches([batch]), sys.argv[3])
 print("pyarrow", pa.__version__, "pomona", pomona.__file__)
+"""
+
+# In the clean root: the wheel's `pomona serve INDEX`, asked for /healthz and one classify.
+SERVE_CHECK = """
+import json, signal, subprocess, sys, time, urllib.request
+pomona, index, weights, image = sys.argv[1:5]
+server = subprocess.Popen([pomona, "serve", index, "--weights", weights, "--port", "0", "--threads", "1"],
+                          stdout=subprocess.PIPE, text=True)
+url = server.stdout.readline().strip().rsplit(" ", 1)[-1]
+for _ in range(600):
+    try:
+        urllib.request.urlopen(url + "/readyz")
+        break
+    except OSError:
+        time.sleep(0.1)
+health = urllib.request.urlopen(url + "/healthz")
+answer = urllib.request.urlopen(urllib.request.Request(
+    url + "/v1/classify", data=open(image, "rb").read(), headers={"Content-Type": "image/jpeg"}))
+print(json.dumps({"healthz": health.status, "classify": answer.status, "answer": json.load(answer)}))
+server.send_signal(signal.SIGTERM)
+sys.exit(server.wait(timeout=30))
 """
 
 
@@ -94,6 +116,12 @@ def work(rootfs, python_tag) -> pathlib.Path:
     return work
 
 
+def repaired_wheel(work, python_tag) -> pathlib.Path:
+    """The wheel the work fixture copied (the unrepaired one, copied by its own test, may lie beside it)."""
+    (wheel,) = work.glob(f"pomona-*-{python_tag}-{python_tag}-manylinux_*_x86_64.whl")
+    return wheel
+
+
 def install(rootfs, work, venv: str, wheel: str, *pins) -> str:
     """A fresh venv in the root with wheel installed offline; returns its bin folder (in the root)."""
     in_root(rootfs, "rm", "-rf", venv)
@@ -131,7 +159,7 @@ def host_rows(work, pomona_bin) -> dict:
 
 @pytest.mark.parametrize("pyarrow", PYARROW_RANGE_ENDS)
 def test_installed_command_and_module_match_the_host_build_bit_for_bit(rootfs, work, python_tag, host_rows, pyarrow):
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    wheel = repaired_wheel(work, python_tag).name
     bin_dir = install(rootfs, work, "/opt/pomona", wheel, f"pyarrow=={pyarrow}")
     out = f"cli-{pyarrow}.parquet"
     in_root(rootfs, f"{bin_dir}/pomona", "featurize", f"{WORK}/images", f"{WORK}/{out}",
@@ -149,6 +177,25 @@ def test_installed_command_and_module_match_the_host_build_bit_for_bit(rootfs, w
     assert bad.returncode == 2, bad.stderr
 
 
+def test_installed_server_answers_healthz_and_a_classify(rootfs, work, python_tag, host_rows, pomona_bin):
+    """The wheel's `pomona serve` (cpp-httplib compiled in) in the clean root, on an index that the
+    wheel's `pomona index` built from the host's rows: the host build's `pomona classify` answer."""
+    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    bin_dir = install(rootfs, work, "/opt/pomona", wheel)
+    in_root(rootfs, f"{bin_dir}/pomona", "index", f"{WORK}/host.parquet", f"{WORK}/deploy.index.parquet",
+            "--weights", f"{WORK}/weights.h5", *MODEL_OPTIONS)
+    (work / "serve_check.py").write_text(SERVE_CHECK)
+    image = next(path for path, row in sorted(host_rows.items()) if row["error"] is None)
+    printed = in_root(rootfs, f"{bin_dir}/python", f"{WORK}/serve_check.py", f"{bin_dir}/pomona",
+                      f"{WORK}/deploy.index.parquet", f"{WORK}/weights.h5", f"{WORK}/images/{image}").stdout
+    result = json.loads(printed)
+    assert result["healthz"] == 200 and result["classify"] == 200, result
+    host = json.loads(run_pomona(pomona_bin, "classify", work / "deploy.index.parquet", work / "images" / image,
+                                 "--weights", work / "weights.h5", "--json").stdout)
+    assert result["answer"]["predictions"] == host["predictions"], (result, host)
+    assert result["answer"]["index_version"] == host["index_version"]
+
+
 @pytest.mark.parametrize("python", sorted(ROOT.glob("build-wheel/venv-cpython-3*/bin/python")),
                          ids=lambda python: python.parent.parent.name)
 def test_each_wheel_runs_under_the_cpython_it_was_built_for(tmp_path, work, host_rows, python):
@@ -164,7 +211,7 @@ def test_each_wheel_runs_under_the_cpython_it_was_built_for(tmp_path, work, host
 
 
 def test_every_elf_file_of_the_installed_wheel_resolves_its_libraries(rootfs, work, python_tag):
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    wheel = repaired_wheel(work, python_tag).name
     install(rootfs, work, "/opt/pomona", wheel)
     listing = in_root(rootfs, "sh", "-c", "find /opt/pomona/lib/*/site-packages/pomona /opt/pomona/lib/*/site-packages/pomona.libs "
                       "-type f \\( -name '*.so*' -o -perm -u+x \\)").stdout.split()
@@ -173,6 +220,41 @@ def test_every_elf_file_of_the_installed_wheel_resolves_its_libraries(rootfs, wo
     for elf in elves:
         resolved = in_root(rootfs, "ldd", elf).stdout
         assert "not found" not in resolved, f"{elf}:\n{resolved}"
+
+
+def test_weights_fetch_uses_the_machines_libcurl_and_says_what_to_do_without_it(tmp_path, rootfs, work, python_tag):
+    """The wheel bundles no libcurl: `pomona weights fetch` loads the machine's when it starts. Here
+    (Debian's libcurl4) it downloads from a local server into KERAS_HOME; in the clean root, which
+    has no libcurl, it says so in one line naming the URL."""
+    wheel = repaired_wheel(work, python_tag)
+    name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(ALPHA)}_{SIZE}.h5"
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(work / "weights.h5", served / name)
+    subprocess.run(["python3", "-m", "venv", str(tmp_path / "venv")], check=True)
+    subprocess.run([str(tmp_path / "venv/bin/pip"), "install", "-q", "--no-index", "--find-links", str(WHEELHOUSE),
+                    str(wheel)], check=True)
+    server = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory",
+                               str(served)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = re.search(r" port (\d+) ", server.stdout.readline())[1]
+        env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras"),
+               "POMONA_WEIGHTS_BASE_URL": f"http://127.0.0.1:{port}/"}
+        run = subprocess.run([str(tmp_path / "venv/bin/pomona"), "weights", "fetch", *MODEL_OPTIONS], env=env,
+                             capture_output=True, text=True)
+    finally:
+        server.terminate()
+        server.wait()
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "keras/models" / name).read_bytes() == (served / name).read_bytes()
+
+    bin_dir = install(rootfs, work, "/opt/pomona", wheel.name)
+    absent = in_root(rootfs, f"{bin_dir}/pomona", "weights", "fetch", *MODEL_OPTIONS, check=False)
+    assert absent.returncode == 3, absent.stderr
+    (line,) = absent.stderr.splitlines()
+    assert f"cannot download https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/{name}: " \
+           "libcurl.so.4 is not installed (install libcurl, e.g. Debian's libcurl4)" in line, line
+    print("weights fetch in the clean root:", line)
 
 
 def test_unrepaired_wheel_fails_in_the_clean_root(rootfs, work, python_tag):
@@ -210,7 +292,7 @@ def packed_env(rootfs, work, python_tag) -> pathlib.Path:
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(work / "wheelhouse"),
                     venv_pack], check=True)
     shutil.copy(script, work)
-    wheel = next(work.glob(f"pomona-*-{python_tag}-*.whl")).name
+    wheel = repaired_wheel(work, python_tag).name
     in_root(rootfs, "bash", f"{WORK}/pack_env.sh", f"{WORK}/pomona-env.tar.gz", f"{WORK}/{wheel}",
             "--no-index", "--find-links", f"{WORK}/wheelhouse")
     return work / "pomona-env.tar.gz"

@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import random
+import select
 import shutil
 import signal
 import socket
@@ -26,10 +27,14 @@ from helpers import run_pomona
 from serve_helpers import Server, classify, multipart, request
 
 
+RECEIVE_TIMEOUT_S = 3  # the module's server: a request must arrive within 3 s, with 1 s read timeout
+
+
 @pytest.fixture(scope="module")
 def server(pomona_bin, fruit_index, split):
     with Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "2",
-                "--read-timeout", "1", "--max-body-bytes", 4 << 20) as s:
+                "--read-timeout", "1", "--receive-timeout", RECEIVE_TIMEOUT_S,
+                "--max-body-bytes", 4 << 20) as s:
         yield s.wait_ready()
 
 
@@ -64,7 +69,7 @@ def test_metrics_count_requests_and_stages(server, photo):
     for stage in ("decode", "network", "classify", "total"):
         count = int(text.split(f'pomona_stage_seconds_count{{stage="{stage}"}} ')[1].split()[0])
         assert count >= 1
-    assert "pomona_queue_depth 0" in text and "pomona_queue_capacity 2" in text
+    assert "pomona_queue_depth 0" in text and "pomona_queue_capacity 1" in text
     assert 'pomona_index_info{version="' in text
 
 
@@ -97,6 +102,26 @@ def raw_exchange(port, data, pause=0.0, chunks=1, read=True):
         return int(head.split()[1]) if head.startswith(b"HTTP/") else None
 
 
+def trickle(port, head, give_up_s=15):
+    """Sends head, then one byte every 0.4 s (well inside the read timeout), until the server
+    closes the connection; returns the seconds from the first byte until then (None: never)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+        started = time.time()
+        s.sendall(head)
+        while time.time() - started < give_up_s:
+            if select.select([s], [], [], 0.4)[0]:
+                try:
+                    if not s.recv(4096):
+                        return time.time() - started
+                except ConnectionResetError:
+                    return time.time() - started
+            try:
+                s.sendall(b"a")
+            except (BrokenPipeError, ConnectionResetError):
+                return time.time() - started
+        return None
+
+
 def hostile_cases(photo):
     big_headers = "".join(f"X-Pad-{i}: {'a' * 4000}\r\n" for i in range(6))
     garbage_form, _ = multipart({"image": ("x.jpg", photo)})
@@ -114,7 +139,10 @@ def hostile_cases(photo):
          "no field 'image'"),
         ("multipart without boundary", post(b"--x\r\n\r\n", "multipart/form-data"), {400}, ""),
         ("wrong method: GET /v1/classify", ("GET", "/v1/classify", None, {}), {405}, "use POST"),
-        ("wrong method: DELETE /healthz", ("DELETE", "/healthz", None, {}), {405}, "use GET"),
+        ("wrong method: DELETE /healthz", ("DELETE", "/healthz", None, {}), {405}, "use GET, HEAD"),
+        ("wrong method: TRACE /healthz", ("TRACE", "/healthz", None, {}), {405}, "use GET, HEAD"),
+        ("wrong method: OPTIONS /v1/classify", ("OPTIONS", "/v1/classify", None, {}), {405}, "use POST"),
+        ("unknown method: BREW /v1/classify", ("BREW", "/v1/classify", None, {}), {405}, "use POST"),
         ("wrong path: POST /v2/classify", ("POST", "/v2/classify", photo, {}), {404}, "no route"),
         ("URI of 10 KB", ("GET", "/" + "a" * 10000, None, {}), {414}, ""),
         ("headers of 24 KB (6 lines of 4 KB)", ("RAW", f"GET /healthz HTTP/1.1\r\nHost: x\r\n{big_headers}\r\n".encode()),
@@ -126,6 +154,11 @@ def hostile_cases(photo):
                  b"Content-Length: 104857600\r\n\r\n" + bytes(1 << 20)), {413}, ""),
         ("slowloris: headers a byte every 0.1 s, then silence past the read timeout",
          ("SLOW", b"POST /v1/classify HTTP/1.1\r\nX-Slow: 1\r\n"), {None, 400}, ""),
+        ("slowloris: headers a byte every 0.4 s, for ever (each read inside the read timeout)",
+         ("TRICKLE", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "), {None}, ""),
+        ("slow body: a byte every 0.4 s, for ever",
+         ("TRICKLE", b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                     b"Content-Length: 100000\r\n\r\n"), {None}, ""),
         ("body shorter than its Content-Length, then silence",
          ("RAW", b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + photo[:100]),
          {None, 400}, ""),
@@ -141,12 +174,19 @@ def test_hostile_requests_get_4xx_json_and_the_server_keeps_serving(server, phot
         if method == "RAW":
             status = raw_exchange(server.port, rest[0])
             body = b""
+        elif method == "TRICKLE":
+            status, body = None, b""
+            cut_off_after = trickle(server.port, rest[0])
+            # Cut off at the receive timeout, give or take one read (1 s) and a loaded machine.
+            assert cut_off_after is not None and RECEIVE_TIMEOUT_S - 0.5 < cut_off_after < RECEIVE_TIMEOUT_S + 2.5, (name, cut_off_after)
         elif method == "SLOW":
             status = raw_exchange(server.port, rest[0], pause=0.1, chunks=len(rest[0]))
             body = b""
         else:
             path, data, headers = rest
-            status, _, body = request(server.port, method, path, data, headers)
+            status, answer_headers, body = request(server.port, method, path, data, headers)
+            if status == 405:  # the methods the route takes
+                assert answer_headers["Allow"] == says.removeprefix("use "), (name, answer_headers)
         seconds = time.time() - started
         health = request(server.port, "GET", "/healthz")[0]
         rows.append((name, status, health, round(seconds, 2)))

@@ -8,7 +8,10 @@ libraries. A wheel fails when
     dependency), nor on the policy's list of system libraries;
   - a file that needs Arrow has no RPATH entry to the pyarrow package installed beside it;
   - a bundled library has no licence text (<dist-info>/licenses/third_party/, listed in BUNDLED,
-    see scripts/finish_wheel.py).
+    see scripts/finish_wheel.py);
+  - libcurl is bundled: the weights download loads the machine's libcurl when it starts
+    (src/model/http_download.cc) and the wheels' HDF5 has no driver that needs it
+    (scripts/build_hdf5.sh), so a bundled libcurl (with its ~27 libraries) is a regression.
 With --sizes it also lists the wheel's size and each bundled library's size.
 
 usage: python tools/check_wheel.py [--sizes] WHEEL...   (exit 1 on any violation)
@@ -33,6 +36,8 @@ from elftools.elf.gnuversions import GNUVerNeedSection
 ARROW_LIBRARY = re.compile(r"^lib(arrow[a-z0-9_]*|parquet)\.so\.\d+$")
 # glibc's dynamic loader: part of every manylinux system, never on the policy's list.
 LOADER = "ld-linux-x86-64.so.2"
+# Loaded at run time when present, never bundled (see above).
+NOT_BUNDLED = re.compile(r"^libcurl(-gnutls)?[-.]")
 
 
 @dataclass
@@ -117,6 +122,9 @@ def check(wheel: Path, sizes: bool) -> list[str]:
                 library, package, version, licence = line.split("\t")
                 listed[library] = (package, version, licence)
         for path in bundled.values():
+            if NOT_BUNDLED.match(Path(path).name):
+                problems.append(f"{path}: libcurl is bundled; the weights download loads it when it starts "
+                                f"and the wheels' HDF5 (scripts/build_hdf5.sh) does not need it")
             licence = listed.get(path, (None, None, None))[2]
             member = f"{dist_info}/licenses/{licence}"
             if licence is None or member not in names or not archive.read(member).strip():

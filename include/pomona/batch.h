@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "pomona/error.h"
 #include "pomona/model.h"
 #include "pomona/table.h"
 
@@ -22,6 +23,23 @@ struct BatchInput {
   // The encoded image (JPEG/PNG); nullopt = read the file at path. Not owned: the caller keeps
   // the bytes alive until the rows are returned.
   std::optional<std::span<const uint8_t>> bytes;
+};
+
+// Where the inputs of a run come from: the featurize job's listed files, or the caller's
+// BatchInputs (featurize_inputs). Each input's row is made once, by ChunkFeaturizer::run, from
+// what its source says of it.
+class InputSource {
+ public:
+  virtual ~InputSource() = default;
+  virtual int64_t size() const = 0;
+  // The row input i becomes, before its features: its path and label (and, for a listed input,
+  // its size and mtime).
+  virtual FeatureRow row(int64_t i) const = 0;
+  // Input i's encoded image: bytes already in memory, or read into `buffer`; or the one-line
+  // error its row gets. Called at most once per input, from several threads at once.
+  virtual Result<std::span<const uint8_t>> bytes(int64_t i, std::vector<uint8_t>& buffer) = 0;
+  // The run ends early: a bytes() call waiting for an input returns an error at once.
+  virtual void cancel() {}
 };
 
 // Featurizes consecutive inputs with its own single-threaded network context. Not thread-safe:
@@ -41,6 +59,8 @@ class ChunkFeaturizer {
   // Requires inputs.size() <= extractor.max_batch(). Returns one row per input, in order: its
   // features, or the error that the read or decode gave (never throws for a bad input).
   std::vector<FeatureRow> run(std::span<const BatchInput> inputs);
+  // The same for inputs [begin, end) of source (end - begin <= extractor.max_batch()).
+  std::vector<FeatureRow> run(InputSource& source, int64_t begin, int64_t end);
 
   // Seconds the last run() spent preparing its inputs (read, decode, resize, preprocess) and in
   // the network.
@@ -53,15 +73,16 @@ class ChunkFeaturizer {
   const bool exif_transpose_;
   const size_t pixels_per_image_;
   std::unique_ptr<FeatureExtractor::Context> context_;
+  std::vector<uint8_t> read_buffer_;
   std::vector<float> input_;
   std::vector<float> features_;
   double last_prepare_seconds_ = 0;
   double last_network_seconds_ = 0;
 };
 
-// Featurizes all inputs on `threads` threads (the calling thread included), each running a
-// ChunkFeaturizer over the next extractor.max_batch() inputs. Returns one row per input, in input
-// order. Memory holds every row: callers bound it by the number of inputs they pass.
+// Featurizes all inputs on up to `threads` worker threads, each running a ChunkFeaturizer over
+// the next extractor.max_batch() inputs (the featurize job's pool). Returns one row per input, in
+// input order. Memory holds every row: callers bound it by the number of inputs they pass.
 std::vector<FeatureRow> featurize_inputs(const FeatureExtractor& extractor,
                                          std::span<const BatchInput> inputs, int threads,
                                          bool jpeg_draft = false, bool exif_transpose = false);

@@ -31,18 +31,6 @@
 
 namespace pomona {
 
-// How the features were made: a query's features are comparable with the index's only when
-// all of these are equal (featurize records them in its files' metadata, pipeline.h
-// feature_settings; the index takes the decoding settings from there).
-struct NetworkIdentity {
-  float alpha = 1.0f;
-  int size = 224;
-  std::string weights_sha256;   // weights_sha256() of the weights file (model.h)
-  bool jpeg_draft = false;      // decoded as Pillow's Image.draft (batch.h)
-  bool exif_transpose = false;  // turned upright by EXIF first
-  std::string precision = "fp32";
-};
-
 struct IndexOptions {
   // The network the features came from: alpha, size and weights_sha256. The features' metadata
   // (pomona.alpha, pomona.size, pomona.weights_sha256), when the files have it, must agree; the
@@ -129,8 +117,6 @@ class ClassIndex {
   explicit ClassIndex(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
-
-bool operator==(const NetworkIdentity& a, const NetworkIdentity& b);
 
 // The network an index was built with, ready for queries (batches of one image).
 struct IndexNetwork {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "pomona/error.h"
+
 namespace pomona {
 
 // One of Keras' MobileNetV2 variants. alpha in {0.35, 0.5, 0.75, 1.0, 1.3, 1.4}; size 96..224.
@@ -30,19 +32,23 @@ class KerasWeights {
  public:
   // Reads a Keras legacy H5 weights file (root attribute `layer_names`, per-layer `weight_names`,
   // as Keras publishes mobilenet_v2_weights_tf_dim_ordering_tf_kernels_*.h5) or a Keras 3
-  // `.weights.h5`. Throws JobError(kConfiguration) with one line naming the file when it is
-  // missing, not HDF5, truncated or not laid out like Keras weights.
+  // `.weights.h5`. The file is read once, whole: HDF5 parses those bytes, and sha256() is theirs.
+  // Throws JobError(kConfiguration) with one line naming the file when it is missing, not HDF5,
+  // truncated or not laid out like Keras weights.
   static KerasWeights load(const std::string& path);
 
   // Requires has(layer). Throws JobError(kConfiguration) naming the layer when absent.
   const std::vector<WeightTensor>& layer(const std::string& name) const;
   bool has(const std::string& name) const { return layers_.count(name) != 0; }
   const std::string& source() const { return source_; }
+  // weights_sha256() of the file load() read ("" for weights made in memory).
+  const std::string& sha256() const { return sha256_; }
 
   std::map<std::string, std::vector<WeightTensor>>& mutable_layers() { return layers_; }
 
  private:
   std::string source_;
+  std::string sha256_;
   std::map<std::string, std::vector<WeightTensor>> layers_;
 };
 
@@ -60,7 +66,31 @@ std::string fetch_keras_weights(const MobileNetV2Spec& spec, bool include_top);
 // Which weights made a set of features: the SHA-256 (sha256_hex, io.h) of the weights file's
 // bytes. Featurized files and classification indexes record it; comparing two tells whether
 // features are comparable. Throws JobError(kConfiguration) naming the file when it cannot be read.
+// KerasWeights::sha256() gives the same for the bytes it loaded, without reading them again.
 std::string weights_sha256(const std::string& path);
+
+// How features were made: features are comparable only when all of these are equal. Featurized
+// files record it in their metadata (pipeline.h feature_settings), and so do classification
+// indexes (classify.h), both as identity_settings.
+struct NetworkIdentity {
+  float alpha = 1.0f;
+  int size = 224;
+  std::string weights_sha256;      // weights_sha256() of the weights file
+  bool jpeg_draft = false;         // JPEGs decoded as Pillow's Image.draft (batch.h)
+  bool exif_transpose = false;     // images turned upright by their EXIF orientation first
+  std::string precision = "fp32";  // precision_name
+  bool operator==(const NetworkIdentity&) const = default;
+};
+
+// The identity as metadata (key-value text): pomona.alpha ("%g"), pomona.size,
+// pomona.weights_sha256, pomona.jpeg_draft and pomona.exif_transpose ("true"/"false"),
+// pomona.precision.
+std::map<std::string, std::string> identity_settings(const NetworkIdentity& identity);
+// The inverse: the identity settings record. A key they lack takes its value from `absent`, or is
+// an error when absent is null; errors are one line naming the key ("no pomona.size", "pomona.size
+// is not a number: x").
+Result<NetworkIdentity> identity_from_settings(const std::map<std::string, std::string>& settings,
+                                               const NetworkIdentity* absent = nullptr);
 
 // The arithmetic the network runs in. kFp32: features equal to Keras' within float error.
 // kBf16: the convolutions after the first read and write bfloat16 activations with bfloat16

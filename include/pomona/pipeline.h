@@ -102,11 +102,11 @@ Summary featurize(const FeaturizeOptions& options, ProgressListener* listener = 
 std::string resolve_weights(const FeaturizeOptions& options);
 
 // The settings that shape the features, as recorded in every output file's metadata
-// (WriterOptions::settings): pomona.alpha, pomona.size, pomona.weights_sha256 (of `weights`),
-// pomona.jpeg_draft, pomona.exif_transpose, pomona.precision. Beside them each file records
-// pomona.version. Throws JobError(kInputOutput) when weights cannot be read.
+// (WriterOptions::settings): the identity_settings (model.h) of options' network and decoding
+// made with the weights whose SHA-256 is weights_sha256 (KerasWeights::sha256). Beside them each
+// file records pomona.version.
 std::map<std::string, std::string> feature_settings(const FeaturizeOptions& options,
-                                                    const std::string& weights);
+                                                    const std::string& weights_sha256);
 
 // PCA over feature files (.parquet file or folder of part files), streamed in batches so memory
 // does not grow with the number of rows. Rows with an error are skipped.

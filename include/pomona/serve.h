@@ -9,9 +9,13 @@
 //
 // Concurrency: `threads` workers, each with its own single-threaded network (ChunkFeaturizer),
 // take requests from one queue of `queue` places; when it is full a request is answered 503 with
-// Retry-After at once. One place per network by default: an accepted request waits for at most
-// about one other image per network, which bounds its latency under overload. Connections are
-// served by `connection_threads` threads (cpp-httplib's pool), which only read, wait and write.
+// Retry-After at once. Half a place per network by default (one at 2 networks): the fewer
+// places, the shorter an accepted request's wait under overload; against one place per network,
+// half gave a lower accepted p99 at no loss of goodput (bench/serve_bench.py --shedding-only,
+// README). Connections are
+// served by `connection_threads` threads (cpp-httplib's pool), which only read, wait and write;
+// each open connection holds one, and connections beyond them wait unseen, without bound, before
+// their request is even read: hence a pool well above the clients expected at once.
 #pragma once
 
 #include <cstdint>
@@ -28,14 +32,16 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;             // 0 = any free port (printed when listening)
   int threads = 0;             // networks (one per core); 0 = all cores
-  int queue = 0;               // requests waiting for a network; 0 = 2 x threads
-  int connection_threads = 0;  // 0 = 8 x threads + 16
+  int queue = 0;               // requests waiting for a network; 0 = threads / 2 (at least 1)
+  int connection_threads = 0;  // 0 = max(128, 16 x threads)
   int top_k = 3;
   ClassifyMethod method = ClassifyMethod::kNearestClassMean;
   int64_t max_body_bytes = 16 << 20;    // larger bodies: 413
   int64_t max_header_bytes = 16 << 10;  // all header lines together; larger: 431 (one line is
                                         // also bounded by cpp-httplib's 8 KiB)
   double read_timeout_s = 5;            // a client silent this long while sending is dropped
+  double receive_timeout_s = 30;        // one request's headers and body must arrive within
+                                        // this (from its first byte); else the connection is cut
   double request_timeout_s = 10;        // queue wait + work; longer: 503 (the work is abandoned)
   int retry_after_s = 1;                // Retry-After of a 503 when the queue is full
 };
@@ -45,9 +51,7 @@ struct ServeOptions {
 // accepting, finishes the requests in flight and returns. SIGHUP reloads options.index: requests
 // already taken finish on the old index, later ones use the new one; an index that fails to load
 // or was built with other weights is refused (logged, counted) and the old one stays. Throws
-// JobError when it cannot bind, or the first load fails (bad index, other weights), and
-// JobError(kConfiguration) in a build without the HTTP server (POMONA_BUILD_HTTP_SERVER=OFF: the
-// wheels).
+// JobError when it cannot bind, or the first load fails (bad index, other weights).
 void serve(const ServeOptions& options);
 
 }  // namespace pomona

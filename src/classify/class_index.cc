@@ -4,6 +4,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -83,28 +84,22 @@ LabelledRows read_labelled_rows(const std::string& features) {
 
 // `given` completed with what the features record, after checking that the two agree.
 NetworkIdentity features_identity(const std::string& features, const NetworkIdentity& given) {
-  const auto recorded = recorded_settings(features);
-  const auto get = [&](const char* key) {
-    const auto it = recorded.find(key);
-    return it == recorded.end() ? std::string() : it->second;
-  };
-  const std::string hash = get("pomona.weights_sha256");
-  const std::string alpha = get("pomona.alpha");
-  const std::string size = get("pomona.size");
-  if ((!hash.empty() && hash != given.weights_sha256) ||
-      (!alpha.empty() && std::abs(std::stof(alpha) - given.alpha) > 1e-6f) ||
-      (!size.empty() && size != std::to_string(given.size))) {
-    throw JobError(ExitCode::kConfiguration,
-                   features + " was made with other weights (sha256 " + hash.substr(0, 12) +
-                       ", alpha " + alpha + ", size " + size + ") than the ones given (sha256 " +
-                       given.weights_sha256.substr(0, 12) +
-                       "): give the weights that made the features");
+  const Result<NetworkIdentity> recorded =
+      identity_from_settings(recorded_settings(features), &given);
+  if (!recorded.ok()) bad_input(features + ": " + recorded.error());
+  const NetworkIdentity& made = recorded.value();
+  if (made.weights_sha256 != given.weights_sha256 || std::abs(made.alpha - given.alpha) > 1e-6f ||
+      made.size != given.size) {
+    char alpha[16];
+    std::snprintf(alpha, sizeof alpha, "%g", made.alpha);
+    throw JobError(ExitCode::kConfiguration, features + " was made with other weights (sha256 " +
+                                                 made.weights_sha256.substr(0, 12) + ", alpha " +
+                                                 alpha + ", size " + std::to_string(made.size) +
+                                                 ") than the ones given (sha256 " +
+                                                 given.weights_sha256.substr(0, 12) +
+                                                 "): give the weights that made the features");
   }
-  NetworkIdentity identity = given;
-  identity.jpeg_draft = get("pomona.jpeg_draft") == "true";
-  identity.exif_transpose = get("pomona.exif_transpose") == "true";
-  if (!get("pomona.precision").empty()) identity.precision = get("pomona.precision");
-  return identity;
+  return made;
 }
 
 void normalise(float* z, int dim) {
@@ -140,12 +135,6 @@ struct HnswGraph {
 
 ClassIndex::State::State() = default;
 ClassIndex::State::~State() = default;
-
-bool operator==(const NetworkIdentity& a, const NetworkIdentity& b) {
-  return a.alpha == b.alpha && a.size == b.size && a.weights_sha256 == b.weights_sha256 &&
-         a.jpeg_draft == b.jpeg_draft && a.exif_transpose == b.exif_transpose &&
-         a.precision == b.precision;
-}
 
 std::vector<float> ClassIndex::State::to_space(const float* x) const {
   std::vector<float> z(space_dim);

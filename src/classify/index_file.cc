@@ -8,10 +8,10 @@
 //   "reference" label   path    null      z, unit length, space_dim values    null
 // in that order (pca_axis rows in component order, classes in label order, references in the
 // order they were added). File metadata (key-value, all text): pomona.index.version ("1"),
-// pomona.feature_dim, pomona.space_dim, pomona.alpha, pomona.size, pomona.weights_sha256,
-// pomona.jpeg_draft, pomona.exif_transpose, pomona.precision (how the features were made),
-// pomona.threshold.ncm, pomona.threshold.knn, pomona.reject_quantile, pomona.exact_limit,
-// pomona.calibration_sample, pomona.loo_top1.ncm, pomona.loo_top1.knn, pomona.hnsw_recall.
+// pomona.feature_dim, pomona.space_dim, the network's identity_settings (model.h: how the
+// features were made), pomona.threshold.ncm, pomona.threshold.knn, pomona.reject_quantile,
+// pomona.exact_limit, pomona.calibration_sample, pomona.loo_top1.ncm, pomona.loo_top1.knn,
+// pomona.hnsw_recall.
 #include <arrow/api.h>
 #include <arrow/io/memory.h>
 #include <parquet/arrow/reader.h>
@@ -123,16 +123,10 @@ void ClassIndex::save(const std::string& path) const {
     columns.add("reference", &s.labels[s.reference_class[r]], &s.reference_paths[r], std::nullopt,
                 s.references.data() + r * s.space_dim, s.space_dim, nullptr);
   }
-  const std::map<std::string, std::string> meta = {
+  std::map<std::string, std::string> meta = {
       {"pomona.index.version", kFormatVersion},
       {"pomona.feature_dim", std::to_string(s.feature_dim)},
       {"pomona.space_dim", std::to_string(s.space_dim)},
-      {"pomona.alpha", number(s.network.alpha)},
-      {"pomona.size", std::to_string(s.network.size)},
-      {"pomona.weights_sha256", s.network.weights_sha256},
-      {"pomona.jpeg_draft", s.network.jpeg_draft ? "true" : "false"},
-      {"pomona.exif_transpose", s.network.exif_transpose ? "true" : "false"},
-      {"pomona.precision", s.network.precision},
       {"pomona.threshold.ncm", number(s.stats.threshold_ncm)},
       {"pomona.threshold.knn", number(s.stats.threshold_knn)},
       {"pomona.reject_quantile", number(s.reject_quantile)},
@@ -142,6 +136,7 @@ void ClassIndex::save(const std::string& path) const {
       {"pomona.loo_top1.knn", number(s.stats.loo_top1_knn)},
       {"pomona.hnsw_recall", number(s.stats.hnsw_recall)},
   };
+  meta.merge(identity_settings(s.network));
   std::vector<std::string> keys, values;
   for (const auto& [key, value] : meta) {
     keys.push_back(key);
@@ -182,13 +177,9 @@ std::unique_ptr<ClassIndex> ClassIndex::load(const std::string& path) {
   auto s = std::make_unique<State>();
   s->feature_dim = static_cast<int>(parse_number(meta, "pomona.feature_dim", path));
   s->space_dim = static_cast<int>(parse_number(meta, "pomona.space_dim", path));
-  s->network.alpha = static_cast<float>(parse_number(meta, "pomona.alpha", path));
-  s->network.size = static_cast<int>(parse_number(meta, "pomona.size", path));
-  s->network.weights_sha256 = meta["pomona.weights_sha256"];
-  s->network.jpeg_draft = meta["pomona.jpeg_draft"] == "true";
-  s->network.exif_transpose = meta["pomona.exif_transpose"] == "true";
-  s->network.precision = meta["pomona.precision"];
-  if (s->network.precision.empty()) not_an_index(path, "no metadata pomona.precision");
+  Result<NetworkIdentity> network = identity_from_settings(meta);
+  if (!network.ok()) not_an_index(path, network.error());
+  s->network = std::move(network.value());
   s->stats.threshold_ncm = parse_number(meta, "pomona.threshold.ncm", path);
   s->stats.threshold_knn = parse_number(meta, "pomona.threshold.knn", path);
   s->reject_quantile = parse_number(meta, "pomona.reject_quantile", path);

@@ -35,12 +35,13 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   command
       ->add_option("--queue", options->queue,
-                   "requests that may wait for a network; more get 503 (0 = one per network)")
+                   "requests that may wait for a network; more get 503 (0 = half per network)")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   command
-      ->add_option("--connection-threads", options->connection_threads,
-                   "threads serving connections (0 = 8 x threads + 16)")
+      ->add_option(
+          "--connection-threads", options->connection_threads,
+          "threads serving connections, one per open connection (0 = max(128, 16 x threads))")
       ->check(CLI::Range(0, 10000))
       ->capture_default_str();
   command->add_option("--top-k", options->top_k, "answers per image")
@@ -58,6 +59,11 @@ void add_serve_command(CLI::App& app) {
   command
       ->add_option("--read-timeout", options->read_timeout_s,
                    "seconds a client may stay silent while sending")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command
+      ->add_option("--receive-timeout", options->receive_timeout_s,
+                   "seconds one request may take to arrive, headers and body; longer: cut off")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command

@@ -1,17 +1,15 @@
 // Keras' published MobileNetV2 weights: their names, URL, cache folder, and download.
 // Mirrors keras.applications.MobileNetV2 and keras.utils.get_file so that Pomona and Keras
 // share one cache.
-#include <curl/curl.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <charconv>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <memory>
 #include <string>
 
+#include "http_download.h"
 #include "pomona/error.h"
 #include "pomona/model.h"
 
@@ -46,33 +44,6 @@ std::string base_url() {
   std::string url = override_url && *override_url ? override_url : kKerasBaseUrl;
   if (url.back() != '/') url += '/';
   return url;
-}
-
-size_t write_to_file(char* data, size_t size, size_t count, void* file) {
-  return std::fwrite(data, size, count, static_cast<std::FILE*>(file));
-}
-
-// Downloads url to path; returns "" or curl's description of the failure.
-std::string download(const std::string& url, const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "wb"), std::fclose);
-  if (!file) return "cannot write " + path;
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) return "libcurl failed to start";
-  char error[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);  // HTTP 4xx/5xx are failures
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
-  // A stalled transfer (under 1 KB/s for a minute) fails instead of hanging the job.
-  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, write_to_file);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, file.get());
-  const CURLcode code = curl_easy_perform(curl.get());
-  if (code != CURLE_OK) return *error ? error : curl_easy_strerror(code);
-  if (std::fclose(file.release()) != 0) return "cannot write " + path;
-  return "";
 }
 
 }  // namespace
@@ -119,11 +90,11 @@ std::string fetch_keras_weights(const MobileNetV2Spec& spec, bool include_top) {
   // A download that dies leaves only the temporary file, never a partial file under the name
   // that find_cached_weights() looks for.
   const fs::path partial = path.string() + ".part" + std::to_string(getpid());
-  if (std::string failure = download(url, partial.string()); !failure.empty()) {
+  if (const Status downloaded = download_file(url, partial.string()); !downloaded.ok()) {
     fs::remove(partial, error);
     throw JobError(ExitCode::kInputOutput,
-                   "cannot download " + url + ": " + failure + "; download it yourself into " +
-                       dir.string() + " or give a weights file",
+                   "cannot download " + url + ": " + downloaded.message() +
+                       "; download it yourself into " + dir.string() + " or give a weights file",
                    Setting::kWeights);
   }
   try {

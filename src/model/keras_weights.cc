@@ -9,13 +9,17 @@
 //    layer's name, holding datasets `0`, `1`, ... in the layer's variable order.
 #include <hdf5.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <map>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "pomona/error.h"
+#include "pomona/io.h"
 #include "pomona/model.h"
 #include "weights_sandbox.h"
 
@@ -225,27 +229,56 @@ class Reader {
   size_t values_read_ = 0;  // over all tensors so far, at most kMaxWeightValues
 };
 
+// Whether file starts like HDF5: its signature at offset 0, 512, 1024, 2048, ... (where HDF5
+// looks for the superblock, after a user block).
+bool has_hdf5_signature(std::span<const uint8_t> file) {
+  static constexpr uint8_t kSignature[] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  for (size_t at = 0; at + sizeof kSignature <= file.size(); at = at == 0 ? 512 : 2 * at) {
+    if (std::equal(std::begin(kSignature), std::end(kSignature), file.begin() + at)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-KerasLayers read_keras_layers(const std::string& path) {
-  std::error_code ignored;
-  if (!std::filesystem::is_regular_file(path, ignored)) {
-    throw configuration_error(
-        path, std::string(std::filesystem::exists(path, ignored) ? "is not a regular file"
-                                                                 : "does not exist") +
-                  ": give the path of a Keras MobileNetV2 weights .h5 file");
-  }
-  SilenceHdf5Errors silence;
-  if (H5Fis_hdf5(path.c_str()) <= 0) {
+KerasLayers read_keras_layers(std::span<const uint8_t> file, const std::string& path) {
+  if (!has_hdf5_signature(file)) {
     throw configuration_error(
         path, "is not an HDF5 file: give a Keras weights .h5 file (as save_weights writes)");
   }
-  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.valid()) throw damaged_error(path);
+  SilenceHdf5Errors silence;
+  // HDF5 reads the bytes in memory (its core driver, no backing file), lent rather than copied.
+  // It refuses to open an image under the name of a file that exists: this name cannot exist.
+  Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  struct Lent {
+    void* data;
+    size_t size;
+  } lent{const_cast<uint8_t*>(file.data()), file.size()};
+  H5FD_file_image_callbacks_t lend = {
+      .image_malloc = [](size_t size, H5FD_file_image_op_t, void* udata) -> void* {
+        const Lent& image = *static_cast<const Lent*>(udata);
+        return size == image.size ? image.data : nullptr;
+      },
+      .image_memcpy = [](void* dest, const void*, size_t, H5FD_file_image_op_t,
+                         void*) { return dest; },  // both are the lent bytes
+      .image_realloc = [](void*, size_t, H5FD_file_image_op_t, void*) -> void* {
+        return nullptr;  // read-only
+      },
+      .image_free = [](void*, H5FD_file_image_op_t, void*) -> herr_t { return 0; },
+      .udata_copy = [](void* udata) { return udata; },
+      .udata_free = [](void*) -> herr_t { return 0; },
+      .udata = &lent};
+  if (!access.valid() || H5Pset_fapl_core(access.get(), 1 << 20, false) < 0 ||
+      H5Pset_file_image_callbacks(access.get(), &lend) < 0 ||
+      H5Pset_file_image(access.get(), lent.data, lent.size) < 0) {
+    throw damaged_error(path);
+  }
+  Handle opened(H5Fopen("/dev/null/weights.h5", H5F_ACC_RDONLY, access.get()), H5Fclose);
+  if (!opened.valid()) throw damaged_error(path);
 
   Reader reader(path);
   KerasLayers layers;
-  const hid_t root = file.get();
+  const hid_t root = opened.get();
   if (reader.has_layer_names(root)) {
     reader.read_legacy(root, layers);
   } else if (reader.has_link(root, "model_weights") &&
@@ -264,9 +297,19 @@ KerasLayers read_keras_layers(const std::string& path) {
 
 // HDF5 runs in a child process: see weights_sandbox.h.
 KerasWeights KerasWeights::load(const std::string& path) {
+  std::error_code ignored;
+  if (!std::filesystem::is_regular_file(path, ignored)) {
+    throw configuration_error(
+        path, std::string(std::filesystem::exists(path, ignored) ? "is not a regular file"
+                                                                 : "does not exist") +
+                  ": give the path of a Keras MobileNetV2 weights .h5 file");
+  }
+  const Result<std::vector<uint8_t>> file = read_bytes(path);
+  if (!file.ok()) throw JobError(ExitCode::kConfiguration, file.error());
   KerasWeights weights;
   weights.source_ = path;
-  weights.layers_ = read_keras_layers_in_child(path, SandboxLimits());
+  weights.sha256_ = sha256_hex(file.value());
+  weights.layers_ = read_keras_layers_in_child(file.value(), path, SandboxLimits());
   return weights;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pomona/error.h"
+#include "pomona/io.h"
 #include "pomona/model.h"
 #include "weights_sandbox.h"
 
@@ -196,10 +197,16 @@ TEST(KerasWeightsSandbox, HdfCrashOnDamagedGlobalHeapIsADamagedFileError) {
                 " is damaged (HDF5 crashed reading it): download or save the weights again");
 }
 
+std::vector<uint8_t> bytes_of(const fs::path& path) {
+  Result<std::vector<uint8_t>> bytes = read_bytes(path.string());
+  EXPECT_TRUE(bytes.ok()) << bytes.error();
+  return bytes.ok() ? std::move(bytes.value()) : std::vector<uint8_t>();
+}
+
 // The child is killed after the timeout; load() allows 60 s, which a test need not wait for.
 std::string load_error_in_child(const fs::path& path, const SandboxLimits& limits) {
   try {
-    read_keras_layers_in_child(path.string(), limits);
+    read_keras_layers_in_child(bytes_of(path), path.string(), limits);
   } catch (const JobError& e) {
     EXPECT_EQ(e.code(), ExitCode::kConfiguration);
     return e.what();
@@ -230,8 +237,9 @@ TEST(KerasWeightsSandbox, ChildThatRunsOutOfAddressSpaceIsADamagedFileError) {
 }
 
 TEST(KerasWeightsSandbox, ChildSendsBackExactlyWhatHdfReads) {
-  const KerasLayers in_process = read_keras_layers(kKeras3Small.string());
-  const KerasLayers from_child = read_keras_layers_in_child(kKeras3Small.string(), {});
+  const std::vector<uint8_t> file = bytes_of(kKeras3Small);
+  const KerasLayers in_process = read_keras_layers(file, kKeras3Small.string());
+  const KerasLayers from_child = read_keras_layers_in_child(file, kKeras3Small.string(), {});
   ASSERT_EQ(from_child.size(), in_process.size());
   for (const auto& [name, tensors] : in_process) {
     ASSERT_TRUE(from_child.count(name)) << name;
@@ -277,6 +285,12 @@ TEST(KerasWeights, AbsentLayerIsAConfigurationErrorNamingIt) {
                                          " has no layer block_17_expand: give weights of a "
                                          "Keras MobileNetV2 model");
   }
+}
+
+TEST(KerasWeights, Sha256IsTheHashOfTheBytesItLoaded) {
+  const KerasWeights weights = KerasWeights::load(kLegacySmall.string());
+  EXPECT_EQ(weights.sha256(), weights_sha256(kLegacySmall.string()));
+  EXPECT_EQ(weights.sha256().size(), 64u);
 }
 
 }  // namespace

@@ -1,14 +1,104 @@
-// weights_sha256 (include/pomona/model.h).
+// weights_sha256, identity_settings and identity_from_settings (include/pomona/model.h): the one
+// place that names the metadata keys of a NetworkIdentity.
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+
 #include "pomona/error.h"
 #include "pomona/io.h"
 #include "pomona/model.h"
 
 namespace pomona {
+namespace {
+
+constexpr const char* kAlpha = "pomona.alpha";
+constexpr const char* kSize = "pomona.size";
+constexpr const char* kWeightsSha256 = "pomona.weights_sha256";
+constexpr const char* kJpegDraft = "pomona.jpeg_draft";
+constexpr const char* kExifTranspose = "pomona.exif_transpose";
+constexpr const char* kPrecision = "pomona.precision";
+
+std::string flag(bool on) { return on ? "true" : "false"; }
+
+// Reads one key of settings into value; absent keys keep value (taken from `absent`), or fail
+// when there is none. parse: the text -> value, false when malformed.
+template <typename T, typename Parse>
+std::optional<std::string> read_key(const std::map<std::string, std::string>& settings,
+                                    const char* key, bool required, const char* expected,
+                                    Parse parse, T& value) {
+  const auto it = settings.find(key);
+  if (it == settings.end()) {
+    if (required) return std::string("no ") + key;
+    return std::nullopt;
+  }
+  if (!parse(it->second, value))
+    return std::string(key) + " is not " + expected + ": " + it->second;
+  return std::nullopt;
+}
+
+template <typename T>
+bool parse_number(const std::string& text, T& value) {
+  const char* end = text.data() + text.size();
+  const auto [ptr, error] = std::from_chars(text.data(), end, value);
+  return error == std::errc() && ptr == end && !text.empty();
+}
+
+bool parse_flag(const std::string& text, bool& value) {
+  if (text != "true" && text != "false") return false;
+  value = text == "true";
+  return true;
+}
+
+bool parse_text(const std::string& text, std::string& value) {
+  value = text;
+  return true;
+}
+
+bool parse_precision_name(const std::string& text, std::string& value) {
+  value = text;
+  return text == precision_name(Precision::kFp32) || text == precision_name(Precision::kBf16);
+}
+
+}  // namespace
 
 std::string weights_sha256(const std::string& path) {
   auto bytes = read_bytes(path);
   if (!bytes.ok()) throw JobError(ExitCode::kConfiguration, bytes.error());
   return sha256_hex(bytes.value());
+}
+
+std::map<std::string, std::string> identity_settings(const NetworkIdentity& identity) {
+  char alpha[16];
+  std::snprintf(alpha, sizeof(alpha), "%g", identity.alpha);
+  return {{kAlpha, alpha},
+          {kSize, std::to_string(identity.size)},
+          {kWeightsSha256, identity.weights_sha256},
+          {kJpegDraft, flag(identity.jpeg_draft)},
+          {kExifTranspose, flag(identity.exif_transpose)},
+          {kPrecision, identity.precision}};
+}
+
+Result<NetworkIdentity> identity_from_settings(const std::map<std::string, std::string>& settings,
+                                               const NetworkIdentity* absent) {
+  NetworkIdentity identity = absent ? *absent : NetworkIdentity();
+  const bool required = absent == nullptr;
+  for (const std::optional<std::string>& error : {
+           read_key(settings, kAlpha, required, "a number", parse_number<float>, identity.alpha),
+           read_key(settings, kSize, required, "a number", parse_number<int>, identity.size),
+           read_key(settings, kWeightsSha256, required, "a hash", parse_text,
+                    identity.weights_sha256),
+           read_key(settings, kJpegDraft, required, "true or false", parse_flag,
+                    identity.jpeg_draft),
+           read_key(settings, kExifTranspose, required, "true or false", parse_flag,
+                    identity.exif_transpose),
+           read_key(settings, kPrecision, required, "fp32 or bf16", parse_precision_name,
+                    identity.precision),
+       }) {
+    if (error) return Result<NetworkIdentity>::failure(*error);
+  }
+  return identity;
 }
 
 }  // namespace pomona

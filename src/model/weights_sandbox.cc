@@ -107,7 +107,8 @@ void limit_address_space(size_t extra_bytes) {
   setrlimit(RLIMIT_AS, &address_space);
 }
 
-[[noreturn]] void run_child(int fd, const std::string& path, const SandboxLimits& limits) {
+[[noreturn]] void run_child(int fd, std::span<const uint8_t> file, const std::string& path,
+                            const SandboxLimits& limits) {
   // A crash here is the parent's to report, in one line: handlers inherited from the embedding
   // process (Python's faulthandler, sanitizers) would print a report of their own, and a core
   // dump of HDF5 helps nobody.
@@ -118,7 +119,7 @@ void limit_address_space(size_t extra_bytes) {
 
   PipeWriter out(fd);
   try {
-    const KerasLayers layers = read_keras_layers(path);
+    const KerasLayers layers = read_keras_layers(file, path);
     send_layers(out, layers);
   } catch (const JobError& e) {
     send_error(out, e.code(), e.what());
@@ -272,7 +273,8 @@ class Child {
 
 }  // namespace
 
-KerasLayers read_keras_layers_in_child(const std::string& path, const SandboxLimits& limits) {
+KerasLayers read_keras_layers_in_child(std::span<const uint8_t> file, const std::string& path,
+                                       const SandboxLimits& limits) {
   int ends[2];
   if (pipe2(ends, O_CLOEXEC) != 0) {
     throw JobError(ExitCode::kInputOutput,
@@ -288,7 +290,7 @@ KerasLayers read_keras_layers_in_child(const std::string& path, const SandboxLim
   }
   if (pid == 0) {
     read_end.reset();
-    run_child(write_end.get(), path, limits);
+    run_child(write_end.get(), file, path, limits);
   }
   Child child(pid);
   write_end.reset();  // so a child that dies gives end of file

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,10 +22,11 @@ using KerasLayers = std::map<std::string, std::vector<WeightTensor>>;
 // a file that declares more is damaged, and neither process allocates for it.
 inline constexpr size_t kMaxWeightValues = size_t{1} << 26;
 
-// Reads path in this process with HDF5 (keras_weights.cc). Throws JobError(kConfiguration) for
-// files that are missing, not HDF5, damaged or not Keras weights, but HDF5 itself may crash or
-// hang on a hostile file: call it only in a process that may die.
-KerasLayers read_keras_layers(const std::string& path);
+// Reads the bytes of the weights file `path` in this process with HDF5 (keras_weights.cc), from
+// memory. Throws JobError(kConfiguration) naming path for bytes that are not HDF5, damaged or not
+// Keras weights, but HDF5 itself may crash or hang on a hostile file: call it only in a process
+// that may die.
+KerasLayers read_keras_layers(std::span<const uint8_t> file, const std::string& path);
 
 struct SandboxLimits {
   // How long the child may take before it is killed and the file called damaged.
@@ -38,6 +41,7 @@ struct SandboxLimits {
 // address space, or sends a malformed answer becomes JobError(kConfiguration) saying the file is
 // damaged. Blocks the calling thread; safe to call from a multithreaded process (the child
 // touches only HDF5, which the parent never initialises, and malloc).
-KerasLayers read_keras_layers_in_child(const std::string& path, const SandboxLimits& limits);
+KerasLayers read_keras_layers_in_child(std::span<const uint8_t> file, const std::string& path,
+                                       const SandboxLimits& limits);
 
 }  // namespace pomona

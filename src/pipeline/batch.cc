@@ -1,38 +1,55 @@
 #include "pomona/batch.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <exception>
-#include <mutex>
-#include <thread>
+#include <iterator>
 
+#include "chunk_pool.h"
 #include "pomona/image.h"
 #include "pomona/io.h"
 
 namespace pomona {
 namespace {
 
+using Bytes = Result<std::span<const uint8_t>>;
+
 // decode -> resize -> preprocess one encoded image into `out` (size x size x 3 floats).
-// Returns the row's error message, or nullopt when the input is ready for the network.
-std::optional<std::string> prepare_bytes(std::span<const uint8_t> bytes, int size, bool jpeg_draft,
-                                         bool exif_transpose, float* out) {
+// Returns the row's error message (the read's, or the decoder's), or nullopt when the input is
+// ready for the network.
+std::optional<std::string> prepare(const Bytes& bytes, int size, bool jpeg_draft,
+                                   bool exif_transpose, float* out) {
+  if (!bytes.ok()) return bytes.error();
   const int draft_size = jpeg_draft ? size : 0;
-  auto image = exif_transpose
-                   ? decode_exif_transposed_resized_like_pillow(bytes, size, size, draft_size)
-                   : decode_resized_like_pillow(bytes, size, size, draft_size);
+  auto image = exif_transpose ? decode_exif_transposed_resized_like_pillow(bytes.value(), size,
+                                                                           size, draft_size)
+                              : decode_resized_like_pillow(bytes.value(), size, size, draft_size);
   if (!image.ok()) return image.error();
   preprocess_keras(image.value(), out);
   return std::nullopt;
 }
 
-std::optional<std::string> prepare_input(const BatchInput& input, int size, bool jpeg_draft,
-                                         bool exif_transpose, float* out) {
-  if (input.bytes) return prepare_bytes(*input.bytes, size, jpeg_draft, exif_transpose, out);
-  auto bytes = read_bytes(input.path);
-  if (!bytes.ok()) return bytes.error();
-  return prepare_bytes(bytes.value(), size, jpeg_draft, exif_transpose, out);
-}
+// The caller's inputs: bytes in memory, or files read whole here.
+class BatchInputs final : public InputSource {
+ public:
+  explicit BatchInputs(std::span<const BatchInput> inputs) : inputs_(inputs) {}
+  int64_t size() const override { return static_cast<int64_t>(inputs_.size()); }
+  FeatureRow row(int64_t i) const override {
+    FeatureRow row;
+    row.path = inputs_[i].path;
+    row.label = inputs_[i].label;
+    return row;
+  }
+  Bytes bytes(int64_t i, std::vector<uint8_t>& buffer) override {
+    if (inputs_[i].bytes) return *inputs_[i].bytes;
+    auto read = read_bytes(inputs_[i].path);
+    if (!read.ok()) return Bytes::failure(read.error());
+    buffer = std::move(read.value());
+    return std::span<const uint8_t>(buffer);
+  }
+
+ private:
+  const std::span<const BatchInput> inputs_;
+};
 
 }  // namespace
 
@@ -48,21 +65,25 @@ ChunkFeaturizer::ChunkFeaturizer(const FeatureExtractor& extractor, bool jpeg_dr
 ChunkFeaturizer::~ChunkFeaturizer() = default;
 
 std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs) {
+  BatchInputs source(inputs);
+  return run(source, 0, source.size());
+}
+
+std::vector<FeatureRow> ChunkFeaturizer::run(InputSource& source, int64_t begin, int64_t end) {
   if (!context_) {
     set_compute_threads(1);
     context_ = extractor_.new_context();
   }
   const auto start = std::chrono::steady_clock::now();
-  std::vector<FeatureRow> rows(inputs.size());
-  std::vector<FeatureRow*> ready;  // rows whose image is in input_, in slot order
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    FeatureRow& row = rows[i];
-    row.path = inputs[i].path;
-    row.label = inputs[i].label;
+  std::vector<FeatureRow> rows;
+  rows.reserve(end - begin);
+  std::vector<size_t> ready;  // rows whose image is in input_, in slot order
+  for (int64_t i = begin; i < end; ++i) {
+    FeatureRow& row = rows.emplace_back(source.row(i));
     float* slot = input_.data() + ready.size() * pixels_per_image_;
-    row.error =
-        prepare_input(inputs[i], extractor_.spec().size, jpeg_draft_, exif_transpose_, slot);
-    if (!row.error) ready.push_back(&row);
+    row.error = prepare(source.bytes(i, read_buffer_), extractor_.spec().size, jpeg_draft_,
+                        exif_transpose_, slot);
+    if (!row.error) ready.push_back(rows.size() - 1);
   }
   const auto prepared = std::chrono::steady_clock::now();
   if (!ready.empty()) {
@@ -70,7 +91,7 @@ std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs)
     const int dim = extractor_.feature_dim();
     for (size_t k = 0; k < ready.size(); ++k) {
       const float* f = features_.data() + k * dim;
-      ready[k]->features.assign(f, f + dim);
+      rows[ready[k]].features.assign(f, f + dim);
     }
   }
   last_prepare_seconds_ = std::chrono::duration<double>(prepared - start).count();
@@ -82,35 +103,13 @@ std::vector<FeatureRow> ChunkFeaturizer::run(std::span<const BatchInput> inputs)
 std::vector<FeatureRow> featurize_inputs(const FeatureExtractor& extractor,
                                          std::span<const BatchInput> inputs, int threads,
                                          bool jpeg_draft, bool exif_transpose) {
-  const int64_t total = static_cast<int64_t>(inputs.size());
-  const int64_t batch = extractor.max_batch();
-  const int64_t chunk_count = (total + batch - 1) / batch;
-  std::vector<FeatureRow> rows(inputs.size());
-  std::atomic<int64_t> next_chunk{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto work = [&] {
-    ChunkFeaturizer featurizer(extractor, jpeg_draft, exif_transpose);
-    try {
-      for (int64_t c; (c = next_chunk.fetch_add(1)) < chunk_count;) {
-        const int64_t begin = c * batch;
-        const int64_t end = std::min(total, begin + batch);
-        std::ranges::move(featurizer.run(inputs.subspan(begin, end - begin)), rows.begin() + begin);
-      }
-    } catch (...) {
-      std::lock_guard lock(failure_mutex);
-      if (!failure) failure = std::current_exception();
-      next_chunk = chunk_count;  // the others stop after their current chunk
-    }
-  };
-  const int64_t helpers =
-      std::min<int64_t>(std::max(1, threads), std::max<int64_t>(1, chunk_count)) - 1;
-  {
-    std::vector<std::jthread> pool;
-    for (int64_t t = 0; t < helpers; ++t) pool.emplace_back(work);
-    work();
-  }
-  if (failure) std::rethrow_exception(failure);
+  BatchInputs source(inputs);
+  std::vector<FeatureRow> rows;
+  rows.reserve(inputs.size());
+  run_chunks(
+      extractor, source,
+      {.threads = threads, .jpeg_draft = jpeg_draft, .exif_transpose = exif_transpose},
+      [&](std::vector<FeatureRow>& chunk) { std::ranges::move(chunk, std::back_inserter(rows)); });
   return rows;
 }
 

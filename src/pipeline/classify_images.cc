@@ -25,7 +25,9 @@ IndexNetwork open_index_network(const ClassIndex& index, const std::string& weig
   IndexNetwork network;
   network.identity = index.network();
   network.weights_path = resolve_weights(options);
-  const std::string hash = weights_sha256(network.weights_path);
+  set_compute_threads(1);
+  const KerasWeights loaded = KerasWeights::load(network.weights_path);
+  const std::string& hash = loaded.sha256();
   if (hash != index.network().weights_sha256) {
     throw JobError(ExitCode::kConfiguration,
                    "weights " + network.weights_path + " (sha256 " + hash.substr(0, 12) +
@@ -33,10 +35,8 @@ IndexNetwork open_index_network(const ClassIndex& index, const std::string& weig
                        index.network().weights_sha256.substr(0, 12) +
                        "): use those weights, or rebuild the index from features of these");
   }
-  set_compute_threads(1);
-  network.extractor = FeatureExtractor::create(KerasWeights::load(network.weights_path),
-                                               options.spec, /*max_batch=*/1,
-                                               options.precision);
+  network.extractor =
+      FeatureExtractor::create(loaded, options.spec, /*max_batch=*/1, options.precision);
   if (network.extractor->feature_dim() != index.feature_dim()) {
     throw JobError(ExitCode::kConfiguration,
                    "the network gives " + std::to_string(network.extractor->feature_dim()) +

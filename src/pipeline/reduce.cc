@@ -126,13 +126,15 @@ PcaReducer::~PcaReducer() {
   }
 }
 
-void PcaReducer::finish(const FeaturizeOptions& options, Summary& summary) {
-  publish_with_pca(features_.finish().get(), staging_, options, summary);
+void PcaReducer::finish(const FeaturizeOptions& options,
+                        const std::map<std::string, std::string>& settings, Summary& summary) {
+  publish_with_pca(features_.finish().get(), staging_, options, settings, summary);
   if (summary.stopped) summary.files.clear();  // the staging file goes with this object
 }
 
 void publish_with_pca(const PcaAccumulator* statistics, const std::string& staging,
-                      const FeaturizeOptions& options, Summary& summary) {
+                      const FeaturizeOptions& options,
+                      const std::map<std::string, std::string>& settings, Summary& summary) {
   const int64_t rows = statistics ? statistics->count() : 0;
   if (rows < 2) {
     throw JobError(ExitCode::kConfiguration, "PCA needs at least 2 images without error, got " +
@@ -156,8 +158,7 @@ void publish_with_pca(const PcaAccumulator* statistics, const std::string& stagi
   files::remove_temp_files(model_folder, files::name_of(summary.pca_model) + ".tmp-");
   model.save(summary.pca_model);
   std::vector<std::string> files =
-      add_pca_column(staging, model, options.output, options.rows_per_file, options.stop,
-                     feature_settings(options, summary.weights));
+      add_pca_column(staging, model, options.output, options.rows_per_file, options.stop, settings);
   if (stopped()) return;
   summary.files = std::move(files);
   summary.pca_k = model.k();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,11 +40,13 @@ class FeatureAccumulator {
 std::unique_ptr<PcaAccumulator> statistics_of(const std::string& features, int dim = 0);
 
 // Fits on statistics (null: no rows), saves the model to options.pca_model (or the default path),
-// writes options.output from the rows of `staging` with their pca column and fills summary's files
-// and pca fields. When options.stop is set before that is done, sets summary.stopped and publishes
-// no _SUCCESS. Throws JobError(kConfiguration) for fewer than 2 rows.
+// writes options.output from the rows of `staging` with their pca column, recording settings (the
+// rows' feature_settings), and fills summary's files and pca fields. When options.stop is set
+// before that is done, sets summary.stopped and publishes no _SUCCESS. Throws
+// JobError(kConfiguration) for fewer than 2 rows.
 void publish_with_pca(const PcaAccumulator* statistics, const std::string& staging,
-                      const FeaturizeOptions& options, Summary& summary);
+                      const FeaturizeOptions& options,
+                      const std::map<std::string, std::string>& settings, Summary& summary);
 
 class PcaReducer {
  public:
@@ -56,9 +59,9 @@ class PcaReducer {
   // Where featurize writes its rows first: hidden, beside the output, of the same kind.
   const std::string& staging_output() const { return staging_; }
   void observe(const FeatureRow& row) { features_.add(row, output_); }
-  // Once the staging output is committed: fits, saves the model to options.pca_model (or the
-  // default path), writes the output with its pca column and fills summary's files and pca fields.
-  void finish(const FeaturizeOptions& options, Summary& summary);
+  // Once the staging output is committed: publish_with_pca of the rows observed.
+  void finish(const FeaturizeOptions& options, const std::map<std::string, std::string>& settings,
+              Summary& summary);
 
  private:
   std::string output_;

@@ -1,16 +1,24 @@
 // serve() (include/pomona/serve.h): routes, limits, the bounded queue, signals.
+// cpp-httplib, compiled here from its header-only httplib.h: its thread pool waits through
+// condition_wait.h's binding; before each recv() of a connection it asks receive_flags (the
+// per-request receive deadline); poll() rather than select(), which fails sockets >= FD_SETSIZE.
+#include "pomona/condition_wait.h"
+#include "receive_deadline.h"
+#define CPPHTTPLIB_RECV_FLAGS ::pomona::serving::receive_flags(sock_)
+#define CPPHTTPLIB_USE_POLL
 #include <httplib.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "metrics.h"
 #include "page.h"
-#include "pomona/condition_wait.h"  // cpp-httplib's thread pool waits on a condition_variable
 #include "pomona/error.h"
 #include "pomona/serve.h"
 #include "work_queue.h"
@@ -45,6 +53,51 @@ std::string route_of(const std::string& path) {
   return "other";
 }
 
+template <typename Duration = std::chrono::microseconds>
+Duration seconds(double s) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
+}
+
+// cpp-httplib's thread pool, each connection served inside a ConnectionScope: a request may take
+// receive_timeout_s to arrive (serve/receive_deadline.h).
+class ConnectionPool : public httplib::TaskQueue {
+ public:
+  ConnectionPool(size_t threads, Clock::duration receive_limit)
+      : pool_(threads), receive_limit_(receive_limit) {}
+  void enqueue(std::function<void()> serve_connection) override {
+    pool_.enqueue([serve_connection = std::move(serve_connection), limit = receive_limit_] {
+      serving::ConnectionScope scope(limit);
+      serve_connection();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  const Clock::duration receive_limit_;
+};
+
+// A method `path` does not take: 405 with Allow on one of the routes, 404 elsewhere.
+void refuse_method(const std::string& method, const std::string& path, Response& res) {
+  const std::string route = route_of(path);
+  if (route == "other") {
+    return reply_error(res, 404, "no route " + path + " (routes: " + kRoutes + ")");
+  }
+  const char* allowed = route == "/v1/classify" ? "POST" : "GET, HEAD";
+  res.set_header("Allow", allowed);
+  reply_error(res, 405, method + " is not allowed on " + route + ": use " + allowed);
+}
+
+// A well-formed request line whose method is none that a route takes or cpp-httplib routes.
+bool is_other_method(const Request& req) {
+  static const std::set<std::string> routed = {"GET",    "HEAD",  "POST",   "PUT",
+                                               "DELETE", "PATCH", "OPTIONS"};
+  if (req.method.empty() || routed.contains(req.method)) return false;
+  if (req.version != "HTTP/1.1" && req.version != "HTTP/1.0") return false;
+  return std::all_of(req.method.begin(), req.method.end(),
+                     [](char c) { return (c >= 'A' && c <= 'Z') || c == '-' || c == '_'; });
+}
+
 std::string ms(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3f", value);
@@ -57,7 +110,7 @@ class Server {
       : options_(options),
         threads_(options.threads > 0 ? options.threads
                                      : std::max(1u, std::thread::hardware_concurrency())),
-        queue_(options.queue > 0 ? options.queue : threads_) {
+        queue_(options.queue > 0 ? options.queue : std::max(1, threads_ / 2)) {
     metrics_.set_queue(0, static_cast<int64_t>(queue_.capacity()));
   }
 
@@ -119,8 +172,7 @@ void Server::classify(const Request& req, Response& res) {
                            std::to_string(queue_.capacity()) +
                            " queue places are taken; retry shortly");
   }
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(options_.request_timeout_s));
+  const auto deadline = start + seconds<Clock::duration>(options_.request_timeout_s);
   std::unique_lock lock(job->mutex);
   if (!job->done.wait_until(lock, deadline, [&] { return job->finished; })) {
     job->abandoned = true;
@@ -198,13 +250,7 @@ void Server::add_routes() {
     res.set_content(metrics_.render(), "text/plain; version=0.0.4");
   });
   const auto wrong_method = [](const Request& req, Response& res) {
-    const std::string route = route_of(req.path);
-    if (route == "other") {
-      return reply_error(res, 404, "no route " + req.path + " (routes: " + kRoutes + ")");
-    }
-    const char* allowed = route == "/v1/classify" ? "POST" : "GET";
-    res.set_header("Allow", allowed);
-    reply_error(res, 405, req.method + " is not allowed on " + route + ": use " + allowed);
+    refuse_method(req.method, req.path, res);
   };
   http_.Get("/v1/classify", wrong_method);
   for (const char* path : {"/", "/openapi.json", "/healthz", "/readyz", "/metrics"}) {
@@ -213,6 +259,7 @@ void Server::add_routes() {
   http_.Put(".*", wrong_method);
   http_.Delete(".*", wrong_method);
   http_.Patch(".*", wrong_method);
+  http_.Options(".*", wrong_method);
 
   http_.set_pre_routing_handler([this](const Request& req, Response& res) {
     size_t header_bytes = 0;
@@ -226,30 +273,38 @@ void Server::add_routes() {
     return httplib::Server::HandlerResponse::Handled;
   });
   // cpp-httplib's own refusals come with an empty body: say what was wrong, as JSON.
-  http_.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        std::string message;
-        switch (res.status) {
-          case 400:
-            message = "bad request: malformed request line, headers or multipart body";
-            break;
-          case 404:
-            message = "no route " + req.method + " " + req.path + " (routes: " + kRoutes + ")";
-            break;
-          case 413:
-            message = "body too large: the limit is " + std::to_string(options_.max_body_bytes) +
-                      " bytes";
-            break;
-          case 414:
-            message = "request URI too long";
-            break;
-          default:
-            message = "HTTP error " + std::to_string(res.status);
-        }
-        res.set_content(error_json(message), kJson);
-        return httplib::Server::HandlerResponse::Handled;
-      }));
+  http_.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request& req,
+                                                                      Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message;
+    // cpp-httplib answers 400 to TRACE, CONNECT and PRI, and to a method it does not know.
+    if (res.status == 400 && is_other_method(req)) {
+      // A method cpp-httplib does not know stops it before the headers: they are still unread.
+      if (req.path.empty()) res.set_header("Connection", "close");
+      refuse_method(req.method,
+                    req.path.empty() ? req.target.substr(0, req.target.find('?')) : req.path, res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    switch (res.status) {
+      case 400:
+        message = "bad request: malformed request line, headers or multipart body";
+        break;
+      case 404:
+        message = "no route " + req.method + " " + req.path + " (routes: " + kRoutes + ")";
+        break;
+      case 413:
+        message =
+            "body too large: the limit is " + std::to_string(options_.max_body_bytes) + " bytes";
+        break;
+      case 414:
+        message = "request URI too long";
+        break;
+      default:
+        message = "HTTP error " + std::to_string(res.status);
+    }
+    res.set_content(error_json(message), kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   http_.set_exception_handler([](const Request&, Response& res, std::exception_ptr error) {
     std::string what = "unknown";
     try {
@@ -261,6 +316,7 @@ void Server::add_routes() {
     reply_error(res, 500, "internal error: " + what);
   });
   http_.set_logger([this](const Request& req, const Response& res) {
+    serving::request_answered();
     metrics_.count_request(route_of(req.path), res.status);
   });
 }
@@ -292,12 +348,10 @@ void Server::run() {
 
   add_routes();
   const int connection_threads =
-      options_.connection_threads > 0 ? options_.connection_threads : 8 * threads_ + 16;
-  http_.new_task_queue = [connection_threads] {
-    return new httplib::ThreadPool(connection_threads);
-  };
-  const auto seconds = [](double s) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::duration<double>(s));
+      options_.connection_threads > 0 ? options_.connection_threads : std::max(128, 16 * threads_);
+  http_.new_task_queue = [connection_threads, this] {
+    return new ConnectionPool(connection_threads,
+                              seconds<Clock::duration>(options_.receive_timeout_s));
   };
   http_.set_read_timeout(seconds(options_.read_timeout_s));
   http_.set_write_timeout(seconds(options_.read_timeout_s));

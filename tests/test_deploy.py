@@ -340,7 +340,7 @@ def test_job_on_a_cluster_whose_workers_lack_pomona_gets_it_from_the_packed_env(
                work / "weights.h5", *MODEL_OPTIONS, "-q")
     want = rows_by_relative_path(work / "cli-cluster.parquet", str(work / "images"))
     got = {}
-    for part in sorted((output / "features").glob("part-*.parquet")):
+    for part in sorted(output.glob("part-*.parquet")):
         for path, row in rows_by_relative_path(part, str(work / "images")).items():
             assert path not in got, f"two rows for {path}"
             got[path] = row

@@ -18,7 +18,7 @@ def check_against_numpy(pomona_bin, tmp_path, features_path, x, k):
     for center in (False, True):
         model_path = tmp_path / f"model-{center}.parquet"
         run_pomona(pomona_bin, "pca", "fit", features_path, model_path, "--pca-k", k,
-                   *(["--center"] if center else []))
+                   *(["--pca-center"] if center else []))
         model = read_model(model_path)
         assert (model["n"], model["dim"], model["k"], model["center"]) == (len(x), x.shape[1], k, center)
         np.testing.assert_allclose(model["mean"], mean, rtol=1e-12, atol=1e-12)

@@ -89,7 +89,7 @@ def featurize(pomona_bin, weights, source, output):
 
 
 def report(pomona_bin, features, html_path, *extra):
-    result = run_pomona(pomona_bin, "report", features, "--html", html_path, *extra)
+    result = run_pomona(pomona_bin, "report", features, html_path, *extra)
     assert f"-> {html_path}" in result.stdout
     return Page(html_path.read_text(encoding="utf-8")), result.stdout
 
@@ -141,7 +141,7 @@ def test_report_figures_match_the_features(pomona_bin, generated_features, tmp_p
 
 
 def test_report_escapes_labels_and_paths(pomona_bin, generated_features, tmp_path):
-    run_pomona(pomona_bin, "report", generated_features, "--html", tmp_path / "report.html")
+    run_pomona(pomona_bin, "report", generated_features, tmp_path / "report.html")
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<b>" not in text
     assert "&lt;b&gt;Évil &amp; &quot;Co&quot; &#39;s" in text
@@ -167,12 +167,12 @@ def test_report_with_a_model_uses_its_k(pomona_bin, generated_features, tmp_path
 
 def test_report_bad_usage_and_missing_input_exit_non_zero(pomona_bin, generated_features, tmp_path):
     out = tmp_path / "report.html"
-    missing = run_pomona(pomona_bin, "report", tmp_path / "none.parquet", "--html", out, check=False)
+    missing = run_pomona(pomona_bin, "report", tmp_path / "none.parquet", out, check=False)
     assert missing.returncode == 3 and "none.parquet" in missing.stderr
-    both = run_pomona(pomona_bin, "report", generated_features, "--html", out, "--pca-k", "3",
+    both = run_pomona(pomona_bin, "report", generated_features, out, "--pca-k", "3",
                       "--pca-variance", "0.9", check=False)
     assert both.returncode == 2
-    too_many = run_pomona(pomona_bin, "report", generated_features, "--html", out, "--pca-k", "2000",
+    too_many = run_pomona(pomona_bin, "report", generated_features, out, "--pca-k", "2000",
                           check=False)
     assert too_many.returncode == 2 and len(too_many.stderr.strip().splitlines()) == 1
     assert not out.exists()
@@ -197,7 +197,7 @@ def distinct_colours(pixels):
 @pytest.mark.parametrize("width,height", [(1200, 2600), (390, 3000)], ids=["desktop", "phone"])
 def test_chromium_renders_the_report(pomona_bin, generated_features, tmp_path, width, height):
     html_path = tmp_path / "report.html"
-    run_pomona(pomona_bin, "report", generated_features, "--html", html_path)
+    run_pomona(pomona_bin, "report", generated_features, html_path)
     image = chromium_screenshot(html_path, tmp_path / "shot.png", width, height)
     assert image.size == (width, height)
     pixels = np.asarray(image).reshape(-1, 3)

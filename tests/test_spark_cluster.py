@@ -122,12 +122,12 @@ def test_job_on_standalone_cluster_gives_the_cli_rows_and_pca_model(cluster, cas
     output = root / "cluster_job"
     stdout, stderr = cluster.submit(*job_args(case, output), "--pca-k", "3")
     assert f"pomona spark: {len(expected)} images, 3 errors" in stdout, stderr[-3000:]
-    assert_same_rows(pq.read_table(output / "features").drop(["pca"]).to_pylist(), expected)
+    assert_same_rows(pq.read_table(output).drop(["pca"]).to_pylist(), expected)
     if cli_has_pca(pomona_bin):
         want = cli_pca_model(pomona_bin, root / "cli.parquet", root / "cli_pca3.parquet", 3)
     else:
         want = pomona.PCA(k=3).fit(pq.read_table(root / "cli.parquet"))
-    assert_same_model(pomona.PCA.load(output / "pca_model.parquet"), want)
+    assert_same_model(pomona.PCA.load(output / "_pca_model.parquet"), want)
 
 
 def test_job_survives_a_worker_killed_mid_job_with_one_row_per_image(cluster, case):
@@ -136,7 +136,7 @@ def test_job_survives_a_worker_killed_mid_job_with_one_row_per_image(cluster, ca
     # Input partitions of about two images, so that the job is still running at the kill.
     job = cluster.submit(*job_args(case, output), "--conf", "spark.sql.files.maxPartitionBytes=8192",
                          "--conf", "spark.sql.files.openCostInBytes=1", wait=False)
-    committed_tasks = output / "features" / "_temporary" / "0"
+    committed_tasks = output / "_temporary" / "0"
     deadline = time.monotonic() + JOB_TIMEOUT_S
     while not list(committed_tasks.glob("task_*")):
         assert job.poll() is None, "the job ended before any task committed:\n" + job.stderr.read()[-3000:]
@@ -148,4 +148,4 @@ def test_job_survives_a_worker_killed_mid_job_with_one_row_per_image(cluster, ca
     assert job.returncode == 0, stderr[-3000:]
     assert re.search(r"Lost executor|ExecutorLost|Executor lost|Removed executor", stderr), \
         "the kill did not hit a running executor:\n" + stderr[-3000:]
-    assert_same_rows(pq.read_table(output / "features").to_pylist(), expected)
+    assert_same_rows(pq.read_table(output).to_pylist(), expected)

@@ -123,18 +123,18 @@ def test_hadoop_glob_matches_any_case():
     assert pomona.spark.hadoop_glob("*.jpg, *.png") == "{*.[jJ][pP][gG],*.[pP][nN][gG]}"
 
 
-def test_job_writes_spark_parquet_and_the_pca_model(spark, case, capsys):
+def test_job_writes_the_cli_layout_and_the_pca_model(spark, case, capsys):
     root, images, weights_path, expected = case
     output = root / "job"
     args = pomona.spark.job.parse_args(
         ["--input", str(images), "--output", str(output), "--weights", str(weights_path),
          *MODEL_OPTIONS, "--pca-k", "3", "--glob", "*.jpg"])
     assert pomona.spark.job.run(args) == 0
-    assert (output / "features" / "_SUCCESS").exists()
-    table = pq.read_table(output / "features")
+    assert (output / "_SUCCESS").exists()
+    table = pq.read_table(output)  # part files; _pca_model.parquet is skipped as the CLI's is
     assert table.column_names == ["path", "label", "features", "error", "pca"]
     assert_same_rows(table.drop(["pca"]).to_pylist(), expected)
-    model = pomona.PCA.load(output / "pca_model.parquet")
+    model = pomona.PCA.load(output / "_pca_model.parquet")
     assert model.model.k == 3 and model.count == len(expected) - table.column("features").null_count
     summary = capsys.readouterr().out
     assert f"pomona spark: {len(expected)} images, 3 errors" in summary

@@ -85,7 +85,7 @@ def rows_by_key(table, root: str) -> dict:
 def local_rows(spark, case):
     root, images, _ = case
     run_job(case, images, root / "local_out")
-    return rows_by_key(pq.read_table(root / "local_out" / "features"), str(images))
+    return rows_by_key(pq.read_table(root / "local_out"), str(images))
 
 
 def test_local_to_local_reference_has_images_and_error_rows(local_rows):
@@ -107,34 +107,34 @@ def test_s3_to_s3_gives_the_local_rows_with_a_manifest_and_success_written_last(
         spark, case, local_rows, moto_s3):  # noqa: F811
     # A run that died earlier left a part file and a _temporary folder: neither may survive.
     client = moto_s3.client()
-    client.put_object(Bucket=OUTPUT_BUCKET, Key="s3s3/features/part-00000-deadbeef-7.parquet",
+    client.put_object(Bucket=OUTPUT_BUCKET, Key="s3s3/part-00000-deadbeef-7.parquet",
                       Body=b"half a part")
-    client.put_object(Bucket=OUTPUT_BUCKET, Key="s3s3/features/_temporary/x", Body=b"")
+    client.put_object(Bucket=OUTPUT_BUCKET, Key="s3s3/_temporary/x", Body=b"")
     run_job(case, f"s3://{INPUT_BUCKET}/photos/", f"s3://{OUTPUT_BUCKET}/s3s3")
-    output = f"s3://{OUTPUT_BUCKET}/s3s3/features"
+    output = f"s3://{OUTPUT_BUCKET}/s3s3"  # the pomona command's layout: part files in OUTPUT
     got = rows_by_key(pomona.spark.read_written(output), f"s3://{INPUT_BUCKET}/photos")
     assert got == local_rows
-    manifest, keys = manifest_and_files(moto_s3, "s3s3/features")
+    manifest, keys = manifest_and_files(moto_s3, "s3s3")
     assert sum(line["rows"] for line in manifest) == len(local_rows)
-    assert keys == sorted([f"s3s3/features/{line['file']}" for line in manifest]
-                          + ["s3s3/features/_SUCCESS", "s3s3/features/_pomona_manifest.jsonl"])
+    assert keys == sorted([f"s3s3/{line['file']}" for line in manifest]
+                          + ["s3s3/_SUCCESS", "s3s3/_pomona_manifest.jsonl"])
     assert all(line["file"].startswith("part-") for line in manifest)
 
 
 def test_s3_to_local_gives_the_local_rows(spark, case, local_rows):
     root, _, _ = case
     run_job(case, f"s3a://{INPUT_BUCKET}/photos", root / "s3_local_out")
-    assert (root / "s3_local_out" / "features" / "_SUCCESS").exists()
-    table = pq.read_table(root / "s3_local_out" / "features")
+    assert (root / "s3_local_out" / "_SUCCESS").exists()
+    table = pq.read_table(root / "s3_local_out")
     assert rows_by_key(table, f"s3a://{INPUT_BUCKET}/photos") == local_rows
 
 
 def test_local_to_s3_gives_the_local_rows_and_the_pca_model(spark, case, local_rows, moto_s3):  # noqa: F811
     _, images, _ = case
     run_job(case, images, f"s3://{OUTPUT_BUCKET}/local_s3", "--pca-k", "3")
-    table = pomona.spark.read_written(f"s3://{OUTPUT_BUCKET}/local_s3/features")
+    table = pomona.spark.read_written(f"s3://{OUTPUT_BUCKET}/local_s3")
     assert rows_by_key(table.drop(["pca"]), str(images)) == local_rows
-    assert "local_s3/pca_model.parquet" in moto_s3.keys_under(OUTPUT_BUCKET, "local_s3")
+    assert "local_s3/_pca_model.parquet" in moto_s3.keys_under(OUTPUT_BUCKET, "local_s3")
     assert table.column("pca").null_count == 3
 
 

@@ -9,15 +9,25 @@
 #include <string>
 #include <vector>
 
+#include "pomona/error.h"
 #include "pomona/io.h"
 #include "pomona/model.h"
 #include "pomona/pca.h"
 
 namespace pomona {
 
-// The most threads and images per network call featurize accepts (and the faces check).
+// The most threads and images per network call featurize accepts.
 inline constexpr int kMaxThreads = 1024;
 inline constexpr int kMaxBatch = 256;
+
+// The rules of FeaturizeOptions::threads and ::batch, which every face applies to its own
+// parameter (the CLI's --threads/--batch, pomona.featurize_batch's threads/batch, the Spark job's):
+// the value, or why it is refused in words about the value ("must be 0 (all cores) to 1024, not
+// -1"), which the face prefixes with its parameter's name.
+Result<int> check_threads(int64_t threads);  // 0 (all cores) to kMaxThreads
+Result<int> check_batch(int64_t batch);      // 1 to kMaxBatch
+// The threads a budget means: `threads`, or every core for 0.
+int thread_budget(int threads);
 
 struct FeaturizeOptions {
   std::string input;   // folder (listed recursively) or one image file

@@ -68,7 +68,7 @@ def _as_array(values: Inputs | Iterable[str], name: str) -> pa.Array:
 
 def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
                     paths: Optional[Iterable[str]] = None, weights: Optional[str] = None,
-                    alpha: float = 1.0, size: int = 224, threads: int = 1, batch: int = 4,
+                    alpha: float = 1.0, size: int = 224, threads: int = 0, batch: int = 1,
                     label_from: str = "parent", exif_transpose: bool = False,
                     precision: str = "fp32") -> pa.RecordBatch:
     """Featurizes images into one record batch with the CLI's columns and values:
@@ -79,8 +79,9 @@ def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
     are bytes ("" otherwise). labels: the label column; by default each path's parent folder
     (label_from="none": empty). A bad image is a row with an error, never an exception; bad
     weights raise PomonaError. The network for (weights, alpha, size, batch) is loaded once per
-    process and reused. threads: threads used for this call (one network each); batch: images per
-    network call. Rows come back in input order. exif_transpose: turn each image by its EXIF
+    process and reused. threads: threads used for this call (one network each; 0: every core);
+    batch: images per network call (1, the fastest measured). Both follow the CLI's --threads and
+    --batch, whose rule (and ValueError message) is the core's. Rows come back in input order. exif_transpose: turn each image by its EXIF
     orientation first, as Pillow's ImageOps.exif_transpose (the CLI's --exif-transpose).
     precision: "fp32" (features equal to Keras') or "bf16" (about 2x faster where the CPU has
     AVX512-BF16 or AMX, PomonaError elsewhere; the CLI's --precision, README "Precision").

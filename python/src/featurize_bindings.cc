@@ -70,22 +70,22 @@ std::vector<std::optional<std::string_view>> views_of(const arrow::Array& array,
   }
 }
 
+// value under the core's rule (pomona/pipeline.h), else ValueError "threads must be 0 (all cores)
+// to 1024, not -1": the CLI's words, with the parameter's Python name.
+int checked(const char* name, Result<int> (*rule)(int64_t), int64_t value) {
+  const Result<int> result = rule(value);
+  if (!result.ok()) throw nb::value_error((std::string(name) + " " + result.error()).c_str());
+  return result.value();
+}
+
 // inputs: paths to read (string) or encoded images (binary); paths: the path column when inputs
 // are bytes; labels: the label column, else each path's parent folder.
 ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle labels,
                               const std::string& weights, float alpha, int size, int64_t threads,
                               int64_t batch, bool label_from_parent, bool exif_transpose,
                               const std::string& precision) {
-  if (threads < 1 || threads > kMaxThreads) {
-    throw nb::value_error(
-        ("threads must be 1 to " + std::to_string(kMaxThreads) + ", not " + std::to_string(threads))
-            .c_str());
-  }
-  if (batch < 1 || batch > kMaxBatch) {
-    throw nb::value_error(
-        ("batch must be 1 to " + std::to_string(kMaxBatch) + ", not " + std::to_string(batch))
-            .c_str());
-  }
+  const int thread_count = thread_budget(checked("threads", check_threads, threads));
+  const int network_batch = checked("batch", check_batch, batch);
   const auto input_array = import_array(inputs);
   const bool inputs_are_bytes = input_array->type_id() == arrow::Type::BINARY ||
                                 input_array->type_id() == arrow::Type::LARGE_BINARY;
@@ -121,12 +121,11 @@ ArrowPayload featurize_arrays(nb::handle inputs, nb::handle paths, nb::handle la
   std::shared_ptr<arrow::RecordBatch> result;
   {
     nb::gil_scoped_release no_gil;  // decoding and inference never touch Python objects
-    const auto extractor = cached_extractor(weights, {.alpha = alpha, .size = size},
-                                            static_cast<int>(batch), network_precision);
+    const auto extractor =
+        cached_extractor(weights, {.alpha = alpha, .size = size}, network_batch, network_precision);
     RowBatchBuilder rows({.feature_dim = extractor->feature_dim()});
-    for (const FeatureRow& row :
-         featurize_inputs(*extractor, batch_inputs, static_cast<int>(threads),
-                          /*jpeg_draft=*/false, exif_transpose))
+    for (const FeatureRow& row : featurize_inputs(*extractor, batch_inputs, thread_count,
+                                                  /*jpeg_draft=*/false, exif_transpose))
       rows.append(row);
     result = rows.finish();
   }
@@ -141,6 +140,12 @@ void bind_featurize(nb::module_& module) {
              nb::arg("threads"), nb::arg("batch"), nb::arg("label_from_parent"),
              nb::arg("exif_transpose") = false, nb::arg("precision") = "fp32",
              "Rows (path, label, features, error) for Arrow columns of paths or image bytes.");
+  module.def(
+      "check_threads", [](int64_t threads) { return checked("threads", check_threads, threads); },
+      nb::arg("threads"), "threads if the core accepts it (0: all cores), else ValueError.");
+  module.def(
+      "check_batch", [](int64_t batch) { return checked("batch", check_batch, batch); },
+      nb::arg("batch"), "batch if the core accepts it, else ValueError.");
   module.def("cpu_has_native_bf16", &cpu_has_native_bf16,
              "Whether precision='bf16' runs here (native AVX512-BF16 or AMX, as oneDNN sees it).");
   module.def(

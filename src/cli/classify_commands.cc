@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "checks.h"
 #include "pomona/classify.h"
 #include "pomona/error.h"
 #include "pomona/io.h"
@@ -133,12 +134,7 @@ void add_classify_commands(CLI::App& app) {
                         "an existing index: add FEATURES' images and labels to it");
   index_cmd->add_option("--weights", index->weights,
                         "the weights FEATURES were made with (default: Keras' cache)");
-  index_cmd->add_option("--alpha", index->spec.alpha, "their MobileNetV2 width multiplier")
-      ->check(CLI::IsMember({0.35f, 0.5f, 0.75f, 1.0f, 1.3f, 1.4f}))
-      ->capture_default_str();
-  index_cmd->add_option("--size", index->spec.size, "their input size")
-      ->check(CLI::Range(96, 224))
-      ->capture_default_str();
+  add_model_options(*index_cmd, index->spec);
   index_cmd
       ->add_option("--reject-quantile", index->build.reject_quantile,
                    "share of known images (leave-one-out) the unknown threshold rejects")

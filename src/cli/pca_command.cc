@@ -14,7 +14,7 @@ namespace {
 constexpr const char* kPcaExamples = R"(
 Examples:
   pomona pca fit features.parquet pca.parquet --pca-variance 0.95
-  pomona pca fit results/ pca.parquet --pca-k 400 --center
+  pomona pca fit results/ pca.parquet --pca-k 400 --pca-center
   pomona pca fit new-features/ pca2.parquet --pca-k 400 --merge-with pca.parquet
   pomona pca transform features.parquet pca.parquet reduced.parquet
 )";
@@ -79,8 +79,9 @@ void add_pca_command(CLI::App& app) {
       ->required();
   fit->add_option("MODEL", options->model, "the model file to write (Parquet)")->required();
   add_k_options(*fit, options->fit);
-  fit->add_flag("--center", options->fit.center,
+  fit->add_flag("--pca-center", options->fit.center,
                 "transform projects (x - mean) like scikit-learn, not x like Spark ML");
+  add_retired_option(*fit, "--center", false, "is now --pca-center");
   fit->add_option("--merge-with", options->merge_with,
                   "an earlier model whose statistics are added: fit on old and new rows, reading "
                   "only the new ones");

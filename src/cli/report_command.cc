@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "checks.h"
 #include "pomona/report.h"
 
 namespace pomona {
@@ -10,9 +11,9 @@ namespace {
 
 constexpr const char* kReportExamples = R"(
 Examples:
-  pomona report features.parquet --html report.html
-  pomona report results/ --model pca.parquet --html report.html
-  pomona report features.parquet --pca-k 50 --center --html report.html
+  pomona report features.parquet report.html
+  pomona report results/ report.html --model pca.parquet
+  pomona report features.parquet report.html --pca-k 50 --pca-center
 )";
 
 void print_summary(const ReportSummary& summary, const std::string& html) {
@@ -36,11 +37,13 @@ void add_report_command(CLI::App& app) {
   command->footer(kReportExamples);
   command->add_option("FEATURES", options->features, "a .parquet file or folder of part files")
       ->required();
-  command->add_option("--html", options->html, "the HTML file to write")->required();
+  command->add_option("OUTPUT", options->html, "the HTML file to write")->required();
+  add_retired_option(*command, "--html", true,
+                     "is now the second argument: pomona report FEATURES OUTPUT");
   CLI::Option* model = command->add_option("--model", options->model,
                                            "a PCA model (pomona pca fit); default: fit one");
   CLI::Option* k = command->add_option("--pca-k", options->pca_k, "components to keep when fitting")
-                       ->check(CLI::PositiveNumber);
+                       ->check(whole_number_at_least_one());
   CLI::Option* variance =
       command
           ->add_option("--pca-variance", options->pca_variance,
@@ -48,7 +51,8 @@ void add_report_command(CLI::App& app) {
           ->check(CLI::Range(0.0, 1.0).description("in (0, 1]"))
           ->capture_default_str();
   CLI::Option* center =
-      command->add_flag("--center", options->center, "when fitting: project x - mean, not x");
+      command->add_flag("--pca-center", options->center, "when fitting: project x - mean, not x");
+  add_retired_option(*command, "--center", false, "is now --pca-center");
   k->excludes(variance);
   for (CLI::Option* fitting : {k, variance, center}) model->excludes(fitting);
   command

@@ -79,11 +79,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-int thread_budget(int requested) {
-  if (requested > 0) return requested;
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 // The network and how it writes its rows. The weights are read once: their hash is of the bytes
 // loaded, and their arrays are freed once the network holds its own.
 struct Network {

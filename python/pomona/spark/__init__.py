@@ -101,7 +101,7 @@ def _executor_path(path: str, shipped: bool) -> str:
 
 def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "content", *,
                weights: Optional[str] = None, alpha: float = 1.0, size: int = 224,
-               threads: Optional[int] = None, batch: int = 1, label_from: str = "parent",
+               threads: int = 0, batch: int = 1, label_from: str = "parent",
                ship_weights: bool = False, s3: Optional[S3Options] = None,
                io_threads: int = 8, precision: str = "fp32") -> BatchFunction:
     """The function featurize() maps over Arrow batches of (path, content) rows, for
@@ -109,7 +109,9 @@ def featurizer(spark, path_col: str = "path", content_col: Optional[str] = "cont
     weights_path = pomona.resolve_weights(weights, alpha, size)
     if ship_weights:
         spark.sparkContext.addFile(weights_path)
-    task_threads = int(threads or spark.conf.get("spark.task.cpus", "1"))
+    pomona._pomona.check_batch(batch)  # a bad value fails here, with the CLI's words
+    task_threads = (pomona._pomona.check_threads(threads)
+                    or int(spark.conf.get("spark.task.cpus", "1")))
 
     def featurize_contents(contents, paths) -> pa.RecordBatch:
         return pomona.featurize_batch(
@@ -185,20 +187,21 @@ def _featurize_fetched(paths: pa.Array, fetching, featurize_contents) -> pa.Reco
                                       schema=rows.schema)
 
 
-def list_images(spark, uri: str, globs: str = "*.jpg,*.jpeg,*.png",
+def list_images(spark, uri: str, glob: str = "*.jpg,*.jpeg,*.png",
                 s3: Optional[S3Options] = None):
     """The images under uri, listed by the driver as the pomona command lists (names starting
-    with "." or "_" skipped, globs case-insensitive, byte-wise order), as a DataFrame of
-    (path, size) rows for featurize(df, content_col=None, ...): the executors read the files
+    with "." or "_" skipped, glob's comma-separated patterns case-insensitive as the CLI's --glob,
+    byte-wise order), as a DataFrame of (path, size) rows for featurize(df, content_col=None,
+    ...): the executors read the files
     themselves, so no image byte crosses the JVM, and Spark needs no S3 connector (hadoop-aws).
     uri: a local or shared folder (path or file://), listed by the C++ core, or an S3 prefix,
     listed with Arrow and the options s3. Tasks are sized as Spark's file sources size them
     (task_count). Raises pomona.PomonaError (local) or pomona.s3.S3Error when uri cannot be
     listed."""
     if pomona.s3.is_s3(uri):
-        objects = pomona.s3.list_images(uri, globs, s3)
+        objects = pomona.s3.list_images(uri, glob, s3)
     else:
-        objects = pomona._pomona.list_inputs(uri, globs)
+        objects = pomona._pomona.list_inputs(uri, glob)
     return spark.createDataFrame(
         spark.sparkContext.parallelize(objects, task_count(spark, [size for _, size in objects])),
         "path string, size long")
@@ -227,8 +230,9 @@ def featurize(df, path_col: str = "path", content_col: Optional[str] = "content"
 
     Options: weights: a Keras MobileNetV2 .h5 (default: Keras' cache on the driver) readable by
     every executor at that path, or copied to them with ship_weights=True. alpha, size: the
-    network. threads: threads each task uses (default spark.task.cpus, so that executor cores are
-    not oversubscribed). batch: images per network call. label_from: "parent" or "none".
+    network. threads: threads each task uses (0, the default: spark.task.cpus, all the cores a
+    task has, so that executor cores are not oversubscribed). batch: images per network call (1,
+    as the CLI's: fastest). label_from: "parent" or "none".
     precision: "fp32" or "bf16", as pomona.featurize_batch's.
     Corrupt images become error rows; the job goes on.
     """

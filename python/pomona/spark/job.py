@@ -13,12 +13,15 @@ and the driver publishes the manifest and _SUCCESS. Credentials are the AWS SDK'
 driver checks that the input can be listed and the output written: a missing bucket, refused
 credentials or denied access end the job with one line and exit status 3, writing nothing.
 
-Writes, from the Python workers that compute the rows (pomona.spark.write_parquet, whose commit
-protocol is Spark's: a retried task never duplicates rows):
-  OUTPUT/features/          part-*.parquet + _SUCCESS (+ _pomona_manifest.jsonl on S3):
-                            path, label, features, error [, pca]
-  OUTPUT/pca_model.parquet  with --pca-k/--pca-variance: the model file `pomona pca fit` writes
-and prints a summary. Corrupt images are error rows; the job succeeds.
+Writes what `pomona featurize INPUT OUTPUT` writes to a folder, from the Python workers that
+compute the rows (pomona.spark.write_parquet, whose commit protocol is Spark's: a retried task
+never duplicates rows):
+  OUTPUT/part-*.parquet + _SUCCESS (+ _pomona_manifest.jsonl on S3): path, label, features,
+                            error [, pca]
+  OUTPUT/_pca_model.parquet with --pca-k/--pca-variance (or --pca-model PATH): the model file
+                            `pomona pca fit` writes
+and prints a summary. Corrupt images are error rows; the job succeeds. Options have the names and
+defaults of `pomona featurize`'s (README, "Options in every face").
 """
 from __future__ import annotations
 
@@ -37,7 +40,37 @@ import pomona.s3
 import pomona.spark
 
 
+class _Renamed(argparse.Action):
+    """An option that was renamed: hidden, and when given, usage fails with one line (exit 2)
+    naming the new one, as the pomona command does."""
+
+    def __init__(self, option_strings, dest, now, **kwargs):
+        super().__init__(option_strings, dest, nargs="?", help=argparse.SUPPRESS, **kwargs)
+        self.now = now
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"{option_string}: is now {self.now}")
+
+
+def _core_rule(check):
+    """An argparse type for an option the core checks (pomona._pomona.check_threads, ...): the
+    CLI's message for a refused value."""
+    def parse(text: str) -> int:
+        value = int(text)  # not a number: argparse's "invalid batch value: 'x'"
+        try:
+            return check(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    parse.__name__ = check.__name__.removeprefix("check_")
+    return parse
+
+
 def parse_args(argv):
+    return argument_parser().parse_args(argv)
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    """The job's options (README, "Options in every face")."""
     parser = argparse.ArgumentParser(prog="python -m pomona.spark.job", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True,
@@ -48,12 +81,15 @@ def parse_args(argv):
     parser.add_argument("--weights", help="Keras MobileNetV2 weights .h5 (default: Keras' cache)")
     parser.add_argument("--alpha", type=float, default=1.0)
     parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--batch", type=int, default=1,
+    parser.add_argument("--label-from", choices=("parent", "none"), default="parent",
+                        help="label = parent folder name, or none")
+    parser.add_argument("--batch", type=_core_rule(pomona._pomona.check_batch), default=1,
                         help="images per network call (1, as the pomona command: fastest)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="bf16: about 2x faster on CPUs with AVX512-BF16 or AMX (README)")
-    parser.add_argument("--threads-per-task", type=int,
-                        help="threads each task uses (default: spark.task.cpus)")
+    parser.add_argument("--threads", type=_core_rule(pomona._pomona.check_threads), default=0,
+                        help="threads each task uses (0: spark.task.cpus, all a task has)")
+    parser.add_argument("--threads-per-task", action=_Renamed, now="--threads")
     parser.add_argument("--ship-weights", action="store_true",
                         help="copy the weights to the executors (SparkContext.addFile)")
     pca = parser.add_mutually_exclusive_group()
@@ -61,6 +97,8 @@ def parse_args(argv):
     pca.add_argument("--pca-variance", type=float,
                      help="fit a PCA keeping this fraction of the variance (0-1]")
     parser.add_argument("--pca-center", action="store_true", help="project (x - mean)")
+    parser.add_argument("--pca-model", help="where the PCA model goes (default: "
+                        "OUTPUT/_pca_model.parquet, as the pomona command)")
     parser.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="extra Spark setting, repeatable")
@@ -79,7 +117,7 @@ def parse_args(argv):
     s3.add_argument("--s3-request-timeout", type=float, default=30.0, metavar="SECONDS")
     s3.add_argument("--io-threads", type=int, default=8,
                     help="concurrent object reads in each task")
-    return parser.parse_args(argv)
+    return parser
 
 
 def s3_options(args) -> pomona.s3.S3Options:
@@ -132,8 +170,8 @@ def run(args) -> int:
     spark = spark_session(args)
     start = time.monotonic()
     options = dict(weights=args.weights, alpha=args.alpha, size=args.size,
-                   threads=args.threads_per_task, batch=args.batch, ship_weights=args.ship_weights,
-                   s3=s3, precision=args.precision)
+                   threads=args.threads, batch=args.batch, ship_weights=args.ship_weights,
+                   s3=s3, precision=args.precision, label_from=args.label_from)
     if pomona.s3.is_s3(args.input) or is_local(args.input):
         # Listed by the driver as the pomona command lists; the tasks read the bytes.
         images = pomona.spark.list_images(spark, args.input, args.glob, s3)
@@ -143,8 +181,9 @@ def run(args) -> int:
                   .option("pathGlobFilter", pomona.spark.hadoop_glob(args.glob))
                   .option("recursiveFileLookup", "true")
                   .load(args.input))
-    features_dir = args.output.rstrip("/") + "/features"
-    model_path = args.output.rstrip("/") + "/pca_model.parquet"
+    # The pomona command's folder layout: part files in OUTPUT, the model beside them.
+    features_dir = args.output.rstrip("/")
+    model_path = args.pca_model or features_dir + "/_pca_model.parquet"
     model = None
     if args.pca_k is None and args.pca_variance is None:
         pomona.spark.featurize_to_parquet(images, features_dir, **options)
@@ -154,10 +193,10 @@ def run(args) -> int:
         rows = pomona.spark.featurize(images, **options).persist(StorageLevel.MEMORY_AND_DISK)
         model = pomona.spark.PCA(k=args.pca_k, variance=args.pca_variance,
                                  center=args.pca_center).fit(rows).pca
-        save_model(model, model_path, s3)
         pomona.spark.write_parquet(rows, features_dir, pomona.spark.projector(model),
                                    pomona.ROW_SCHEMA.append(pa.field("pca", pa.list_(pa.float32()))),
                                    s3=s3)
+        save_model(model, model_path, s3)  # after the write, which replaces OUTPUT
     seconds = time.monotonic() - start
 
     written = pomona.spark.read_written(features_dir, ["path", "label", "error"], s3)

@@ -174,6 +174,7 @@ def test_missing_weights_say_how_to_get_them(pomona_bin, generated_images, tmp_p
                             capture_output=True, text=True, env=env)
     assert result.returncode == 2
     assert "pomona weights fetch" in result.stderr
+    assert result.stderr.endswith("or give a weights file (--weights FILE)\n"), result.stderr
     assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5" in result.stderr
 
 

@@ -244,8 +244,8 @@ def test_resume_refuses_other_feature_settings(pomona_bin, small_weights, images
         result = featurize(pomona_bin, small_weights, images, output, *extra, check=False)
         assert result.returncode == 2
         assert result.stderr == (f"pomona: error: {output}/part-00000.parquet holds features made "
-                                 f"with {difference}: rerun with the same settings, or pass "
-                                 "--overwrite to start this output afresh\n")
+                                 f"with {difference}: rerun with the same settings, or replace "
+                                 "the output to start it afresh (--overwrite)\n")
     result = featurize(pomona_bin, other_weights, images, output, check=False)
     assert result.returncode == 2 and "weights_sha256=" in result.stderr
     fresh = featurize(pomona_bin, other_weights, images, output, "--jpeg-draft", "--overwrite")

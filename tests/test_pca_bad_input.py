@@ -46,7 +46,8 @@ def test_fewer_than_two_good_rows_are_rejected(pomona_bin, tmp_path, rows):
 def test_k_larger_than_the_dimension_is_a_configuration_error(pomona_bin, tmp_path):
     path = write_features(tmp_path / "features.parquet", random_features(50, 8, seed=8))
     expect_failure(pomona_bin, tmp_path, "pca", "fit", path, tmp_path / "model.parquet", "--pca-k", 9,
-                   exit_code=2, message="--pca-k 9 is larger than the feature dimension 8")
+                   exit_code=2, message="k = 9 components is more than the feature dimension 8: choose k from 1 "
+                           "to 8 (--pca-k)")
 
 
 def test_transform_with_a_model_of_another_dimension_writes_nothing(pomona_bin, tmp_path):
@@ -73,3 +74,11 @@ def test_python_pca_names_the_bad_row_and_value_as_the_cli_does():
     pca = pomona.PCA(k=2).fit(random_features(20, 8, seed=5))
     with pytest.raises(pomona.PomonaError, match=r"^row 1 has 6 features, expected 8$"):
         pca.transform(pa.array([None, [0.0] * 6], pa.list_(pa.float32())))
+
+
+def test_python_names_its_keyword_where_the_cli_names_its_flag():
+    import pomona
+    with pytest.raises(pomona.PomonaError) as raised:
+        pomona.PCA(k=9).fit(random_features(50, 8, seed=8))
+    assert str(raised.value) == ("k = 9 components is more than the feature dimension 8: choose k from 1 "
+                                 "to 8 (k=...)")

@@ -79,6 +79,15 @@ def test_missing_weights_raise_pomona_error(case, tmp_path):
         pomona.featurize_batch(sorted(case[3])[:1], weights=str(tmp_path / "missing.h5"), alpha=ALPHA, size=SIZE)
 
 
+def test_weights_not_in_the_cache_name_the_keyword_not_the_cli_flag(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    with pytest.raises(pomona.PomonaError) as raised:
+        pomona.resolve_weights(alpha=ALPHA, size=SIZE)
+    message = str(raised.value)
+    assert message.startswith("no weights file mobilenet_v2_weights_tf_dim_ordering_tf_kernels_")
+    assert message.endswith("or give a weights file (weights=PATH)") and "--" not in message, message
+
+
 def test_pca_merged_from_pickled_parts_equals_one_fit_and_the_cli_model(case, pomona_bin):
     root, _, weights_path, expected = case
     rows = featurize(sorted(expected), weights_path, threads=2)

@@ -270,6 +270,9 @@ def test_refused_access_fails_fast_with_one_line_and_leaves_nothing(pomona_bin, 
     assert result.returncode == 3, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("pomona: error: ") and expected in lines[0], lines
+    # The core's message names no flag; the CLI adds the flags that fix it.
+    flags = {"bad credentials": " (--s3-profile, --s3-anonymous)", "unknown bucket": " (--s3-endpoint, --s3-region)"}
+    assert lines[0].endswith(flags.get(case, ")")) and lines[0].count("--s3-") == 2 * (case in flags), lines
     assert not (tmp_path / "out").exists()
     assert server.keys_under("pomona-readonly", "out") == []
 

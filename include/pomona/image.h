@@ -66,11 +66,11 @@ Result<Rgb8Image> decode_exif_transposed_resized_like_pillow(std::span<const uin
 
 // Looks only at the header, in the first bytes of a file: the error every decoder above gives for
 // a JPEG or PNG whose header declares no pixels or more than max_pixels (a decompression bomb),
-// so that such a file can be refused without reading the rest. "" when the header is accepted,
+// so that such a file can be refused without reading the rest. Ok when the header is accepted,
 // is not complete in `prefix` (the first scan or image data must start in it) or is refused for
-// another reason, and for other formats: only decoding the whole file tells then. A non-empty
-// result is the decoders' error for every file that starts with `prefix`.
-std::string header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels = kMaxImagePixels);
+// another reason, and for other formats: only decoding the whole file tells then. A failure is
+// the decoders' error for every file that starts with `prefix`.
+Status header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels = kMaxImagePixels);
 
 // Keras' mobilenet_v2.preprocess_input in float32: out[i] = pixels[i] / 127.5 - 1, NHWC order
 // (the layout of Rgb8Image). Requires out to hold width*height*3 floats.

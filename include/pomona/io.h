@@ -126,15 +126,15 @@ Result<std::vector<uint8_t>> read_bytes(const std::string& uri,
 Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input,
                                         int64_t max_bytes = kDefaultMaxFileBytes);
 
-// What a reader makes of a file's first bytes: "" to read on, or the error to stop with.
-using PrefixCheck = std::function<std::string(std::span<const uint8_t>)>;
+// What a reader makes of a file's first bytes: ok to read on, or the failure to stop with.
+using PrefixCheck = std::function<Status(std::span<const uint8_t>)>;
 // Files larger than this are read in two steps by read_bytes with a PrefixCheck: the first
 // kPrefixCheckBytes bytes, then the rest. Smaller ones are read in one request (one GET on S3).
 inline constexpr int64_t kPrefixCheckMinFileBytes = int64_t{16} << 20;
 inline constexpr int64_t kPrefixCheckBytes = int64_t{64} << 10;
 // read_bytes(input, max_bytes), but a file above kPrefixCheckMinFileBytes has its first
 // kPrefixCheckBytes bytes read and passed to check_prefix before the rest is allocated or read;
-// a non-empty answer is returned as the failure, as it is.
+// a failed answer is returned as the failure, as it is.
 Result<std::vector<uint8_t>> read_bytes(const ObjectInfo& input, int64_t max_bytes,
                                         const PrefixCheck& check_prefix);
 

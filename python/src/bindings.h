@@ -3,7 +3,15 @@
 
 #include <nanobind/nanobind.h>
 
+#include <string>
+
+#include "pomona/error.h"
+
 namespace pomona::python {
+
+// A JobError's message in Python's words: the keyword argument that changes the setting it names
+// (the CLI names its flag instead).
+std::string in_python_words(const JobError& error);
 
 void bind_featurize(nanobind::module_& module);
 void bind_io(nanobind::module_& module);

@@ -113,7 +113,7 @@ void bind_pca(nb::module_& module) {
         try {
           check_fit_options({.k = k, .variance = variance});
         } catch (const JobError& error) {
-          throw nb::value_error(error.what());
+          throw nb::value_error(in_python_words(error).c_str());
         }
       },
       nb::arg("k"), nb::arg("variance"),

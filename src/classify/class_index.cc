@@ -9,8 +9,8 @@
 #include <map>
 #include <numeric>
 
-#include "classify/index_state.h"
-#include "classify/label_info.h"
+#include "index_state.h"
+#include "label_info.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
 #include "pomona/table.h"

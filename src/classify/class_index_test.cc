@@ -4,11 +4,11 @@
 #include <filesystem>
 #include <random>
 
-#include "io/temp_folder_for_tests.h"
 #include "pomona/classify.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
 #include "pomona/table.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

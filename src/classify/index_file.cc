@@ -21,16 +21,15 @@
 #include <cstdio>
 #include <map>
 
-#include "classify/index_state.h"
-#include "io/arrow_status.h"
-#include "io/filesystem.h"
+#include "index_state.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 #include "pomona/io.h"
 
 namespace pomona {
 namespace {
 
-using internal::check_io;
+using files::check_io;
 
 constexpr const char* kFormatVersion = "1";
 
@@ -71,14 +70,11 @@ class Columns {
   }
 
  private:
-  static void ok(const arrow::Status& status) {
-    if (!status.ok()) throw std::bad_alloc();
-  }
+  static void ok(const arrow::Status& status) { files::check_arrow(status, kBuild); }
   static std::shared_ptr<arrow::Array> done(arrow::ArrayBuilder& builder) {
-    auto array = builder.Finish();
-    if (!array.ok()) throw std::bad_alloc();
-    return *array;
+    return files::check_arrow(builder.Finish(), kBuild);
   }
+  static constexpr char kBuild[] = "build the index's table";
   arrow::StringBuilder kind_, label_, path_, info_;
   arrow::Int64Builder count_;
   arrow::ListBuilder vector_;
@@ -156,7 +152,7 @@ void ClassIndex::save(const std::string& path) const {
                parquet::ArrowWriterProperties::Builder().store_schema()->build()),
            "write", path);
   auto bytes = check_io(buffer->Finish(), "write", path);
-  internal::write_file_atomically(path, bytes->ToString());
+  files::write_file_atomically(path, bytes->ToString());
   state_->version = sha256_hex({bytes->data(), static_cast<size_t>(bytes->size())}).substr(0, 16);
 }
 
@@ -167,7 +163,7 @@ std::unique_ptr<ClassIndex> ClassIndex::load(const std::string& path) {
   auto input = std::make_shared<arrow::io::BufferReader>(
       std::make_shared<arrow::Buffer>(data.data(), static_cast<int64_t>(data.size())));
   auto reader = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
-  if (!reader.ok()) not_an_index(path, internal::reason_of(reader.status()));
+  if (!reader.ok()) not_an_index(path, files::reason_of(reader.status()));
   auto table =
       check_io(check_io((*reader)->ReadTable(), "read", path)->CombineChunks(), "read", path);
   std::map<std::string, std::string> meta;

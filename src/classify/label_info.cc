@@ -1,5 +1,5 @@
 // read_label_info (label_info.h).
-#include "classify/label_info.h"
+#include "label_info.h"
 
 #include <arrow/api.h>
 #include <arrow/csv/api.h>
@@ -7,10 +7,9 @@
 
 #include <cmath>
 
-#include "io/arrow_status.h"
-#include "io/filesystem.h"
 #include "pomona/classify.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 
 namespace pomona {
 namespace {
@@ -22,7 +21,7 @@ namespace {
 
 template <typename T>
 T check(arrow::Result<T> result, const std::string& path) {
-  if (!result.ok()) fail(path, internal::reason_of(result.status()));
+  if (!result.ok()) fail(path, files::reason_of(result.status()));
   return std::move(result).ValueUnsafe();
 }
 
@@ -51,7 +50,7 @@ std::string json_value(const arrow::Array& column, int64_t row) {
 }  // namespace
 
 std::map<std::string, std::string> read_label_info(const std::string& path) {
-  auto input = internal::open_input_file(path);
+  auto input = files::open_input_file(path);
   std::shared_ptr<arrow::Table> table;
   if (path.ends_with(".csv")) {
     auto reader =

@@ -83,11 +83,37 @@ int run(int argc, char** argv) {
 namespace pomona {
 namespace {
 
+// A JobError in the CLI's words: the message names the value and the fix, the CLI adds the flag
+// that makes it (Python adds its keyword argument: python/src/pomona_ext.cc).
+std::string in_cli_words(const JobError& error) {
+  const char* flags = "";
+  switch (error.setting()) {
+    case Setting::kNone:
+      return error.what();
+    case Setting::kWeights:
+      flags = "--weights FILE";
+      break;
+    case Setting::kPcaK:
+      flags = "--pca-k";
+      break;
+    case Setting::kOverwrite:
+      flags = "--overwrite";
+      break;
+    case Setting::kS3Credentials:
+      flags = "--s3-profile, --s3-anonymous";
+      break;
+    case Setting::kS3Location:
+      flags = "--s3-endpoint, --s3-region";
+      break;
+  }
+  return std::string(error.what()) + " (" + flags + ")";
+}
+
 int run_and_report(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const JobError& e) {
-    std::fprintf(stderr, "pomona: error: %s\n", e.what());
+    std::fprintf(stderr, "pomona: error: %s\n", in_cli_words(e).c_str());
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pomona: internal error: %s\n", e.what());

@@ -43,17 +43,20 @@ ImageFormat sniff_format(std::span<const uint8_t> bytes) {
 
 }  // namespace image_internal
 
-std::string header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
+Status header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
   using namespace image_internal;
+  std::string refused;
   switch (sniff_format(prefix)) {
     case ImageFormat::kJpeg:
-      return jpeg_header_refusal(prefix, max_pixels);
+      refused = jpeg_header_refusal(prefix, max_pixels);
+      break;
     case ImageFormat::kPng:
-      return png_header_refusal(prefix, max_pixels);
+      refused = png_header_refusal(prefix, max_pixels);
+      break;
     case ImageFormat::kOther:
       break;
   }
-  return "";
+  return refused.empty() ? Status() : Status::failure(std::move(refused));
 }
 
 Result<Rgb8Image> decode_resized_like_pillow(std::span<const uint8_t> bytes, int width, int height,

@@ -15,8 +15,7 @@
 #include <filesystem>
 #include <string_view>
 
-#include "io/arrow_status.h"
-#include "io/filesystem.h"
+#include "pomona/files.h"
 #include "pomona/io.h"
 
 namespace pomona {
@@ -38,12 +37,6 @@ ObjectInfo object_info(std::string uri, const arrow::fs::FileInfo& info) {
   return ObjectInfo{std::move(uri), info.size(), info.mtime().time_since_epoch().count()};
 }
 
-// Trailing slashes would double up when names are appended; "/" itself stays.
-std::string without_trailing_slashes(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return path;
-}
-
 class FolderWalker {
  public:
   FolderWalker(arrow::fs::FileSystem& fs, const ListOptions& options, ListReport& report)
@@ -63,11 +56,11 @@ class FolderWalker {
       const std::string name = entry.base_name();
       const bool wanted =
           entry.IsDirectory() || (entry.IsFile() && matches_any(name, options_.globs));
+      std::string uri = files::join_uri(folder, name);
       if (is_hidden(name)) {
-        if (wanted) report_.hidden.push_back(folder + "/" + name);
+        if (wanted) report_.hidden.push_back(std::move(uri));
         continue;
       }
-      std::string uri = folder == "/" ? "/" + name : folder + "/" + name;
       if (entry.IsFile() && wanted) {
         found.push_back(object_info(std::move(uri), entry));
       } else if (entry.IsDirectory()) {
@@ -107,23 +100,18 @@ bool has_hidden_component(std::string_view relative) {
   return false;
 }
 
-[[noreturn]] void throw_unreadable(const std::string& root, const arrow::Status& status) {
-  throw JobError(ExitCode::kInputOutput,
-                 "cannot read input " + root + ": " + internal::reason_of(status));
-}
-
 // S3 returns keys in byte order a page (1000 keys) at a time; only the matching ones are kept.
-std::vector<ObjectInfo> list_s3_prefix(const std::string& root, const internal::Location& prefix,
+std::vector<ObjectInfo> list_s3_prefix(const std::string& root, const files::Location& prefix,
                                        const ListOptions& options, ListReport& report) {
   arrow::fs::FileSelector selector;
   selector.base_dir = prefix.path;
   selector.recursive = true;
   auto pages = prefix.fs->GetFileInfoGenerator(selector);
   std::vector<ObjectInfo> found;
-  const std::string uri_prefix = root.substr(0, root.find_last_not_of('/') + 1) + "/";
+  const std::string uri_prefix = files::without_trailing_slashes(root) + "/";
   while (true) {
     arrow::Result<arrow::fs::FileInfoVector> page = pages().result();
-    if (!page.ok()) throw_unreadable(root, page.status());
+    files::check_io(page.status(), "read input", root);
     if (arrow::IsIterationEnd(*page)) break;
     for (const arrow::fs::FileInfo& entry : *page) {
       const std::string_view relative =
@@ -160,9 +148,9 @@ std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& 
                                     ListReport* report) {
   ListReport ignored;
   if (report == nullptr) report = &ignored;
-  const internal::Location location = internal::locate(root);
+  const files::Location location = files::locate(root);
   arrow::fs::FileSystem& fs = *location.fs;
-  const std::string folder = without_trailing_slashes(location.path);
+  const std::string folder = files::without_trailing_slashes(location.path);
   const arrow::Result<arrow::fs::FileInfo> root_info = fs.GetFileInfo(folder);
   if (!root_info.ok()) {
     if (location.is_s3) {
@@ -170,20 +158,19 @@ std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& 
       // permission; a listing's error names the cause.
       arrow::fs::FileSelector selector;
       selector.base_dir = folder;
-      if (auto listing = fs.GetFileInfo(selector); !listing.ok()) {
-        throw_unreadable(root, listing.status());
-      }
+      files::check_io(fs.GetFileInfo(selector).status(), "read input", root);
     }
-    throw_unreadable(root, root_info.status());
+    files::check_io(root_info.status(), "read input", root);
   }
   switch (root_info->type()) {
     case arrow::fs::FileType::File:
       // A file named on its own is what the user asked for: neither globs nor hiding apply.
-      return {object_info(location.is_s3 ? without_trailing_slashes(root) : folder, *root_info)};
+      return {
+          object_info(location.is_s3 ? files::without_trailing_slashes(root) : folder, *root_info)};
     case arrow::fs::FileType::Directory:
       break;
     case arrow::fs::FileType::NotFound:
-      if (location.is_s3) internal::check_bucket_exists(location, root);
+      if (location.is_s3) files::check_bucket_exists(location, root);
       throw JobError(ExitCode::kInputOutput,
                      "input folder not found: " + root + " (check the path)");
     default:
@@ -200,10 +187,7 @@ std::vector<ObjectInfo> list_inputs(const std::string& root, const ListOptions& 
   }
   FolderWalker walker(fs, options, *report);
   auto entries = walker.list_folder(folder);
-  if (!entries.ok()) {
-    throw JobError(ExitCode::kInputOutput, "cannot read input folder " + root + ": " +
-                                               internal::reason_of(entries.status()));
-  }
+  files::check_io(entries.status(), "read input folder", root);
   std::vector<ObjectInfo> found;
   walker.walk(folder, *entries, found);
   std::sort(report->hidden.begin(), report->hidden.end());

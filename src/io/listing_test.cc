@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_folder_for_tests.h"
 #include "pomona/io.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

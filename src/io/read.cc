@@ -7,9 +7,8 @@
 #include <cstring>
 #include <new>
 
-#include "io/arrow_status.h"
-#include "io/filesystem.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 #include "pomona/io.h"
 
 namespace pomona {
@@ -28,16 +27,16 @@ Bytes too_large(const std::string& uri, int64_t size, int64_t max_bytes) {
 Bytes read_located(const std::string& uri, const arrow::fs::FileInfo& info, int64_t max_bytes,
                    const PrefixCheck& check_prefix) {
   const auto failure = [&](const arrow::Status& status) {
-    return Bytes::failure("cannot read " + uri + ": " + internal::reason_of(status));
+    return Bytes::failure("cannot read " + uri + ": " + files::reason_of(status));
   };
   if (info.type() == arrow::fs::FileType::File && info.size() > max_bytes) {
     return too_large(uri, info.size(), max_bytes);
   }
-  internal::Location location;
+  files::Location location;
   try {
-    location = internal::locate(uri);
+    location = files::locate(uri);
   } catch (const JobError& error) {
-    return Result<std::vector<uint8_t>>::failure(error.what());
+    return Bytes::failure(error.what());
   }
   arrow::fs::FileInfo located = info;
   located.set_path(location.path);
@@ -68,9 +67,7 @@ Bytes read_located(const std::string& uri, const arrow::fs::FileInfo& info, int6
     if (*read != kPrefixCheckBytes) {
       return Bytes::failure("cannot read " + uri + ": file changed size while being read");
     }
-    if (std::string refused = check_prefix(prefix); !refused.empty()) {
-      return Bytes::failure(refused);
-    }
+    if (const Status refused = check_prefix(prefix); !refused.ok()) return refused;
     prefix_size = kPrefixCheckBytes;
   }
   std::vector<uint8_t> bytes;
@@ -85,8 +82,7 @@ Bytes read_located(const std::string& uri, const arrow::fs::FileInfo& info, int6
   auto read = (*file)->ReadAt(prefix_size, *size - prefix_size, bytes.data() + prefix_size);
   if (!read.ok()) return failure(read.status());
   if (*read != *size - prefix_size) {
-    return Result<std::vector<uint8_t>>::failure("cannot read " + uri +
-                                                 ": file changed size while being read");
+    return Bytes::failure("cannot read " + uri + ": file changed size while being read");
   }
   return bytes;
 }

@@ -1,5 +1,5 @@
 // ReadAhead (include/pomona/io.h).
-#include "io/read_ahead.h"
+#include "read_ahead.h"
 
 #include <condition_variable>
 #include <map>

@@ -1,4 +1,4 @@
-#include "io/read_ahead.h"
+#include "read_ahead.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "io/temp_folder_for_tests.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

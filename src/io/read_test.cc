@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_folder_for_tests.h"
 #include "pomona/io.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {
@@ -97,20 +97,21 @@ TEST(ReadBytes, LargeFileHasItsFirstBytesCheckedBeforeTheRestIsRead) {
   std::filesystem::resize_file(file, size);  // the rest: a sparse tail of zeros
   const ObjectInfo input{.uri = file, .size = size};
   std::vector<std::string> seen;
-  const auto check = [&](std::string answer) {
+  const auto check = [&](Status answer) {
     return [&seen, answer](std::span<const uint8_t> prefix) {
       seen.emplace_back(prefix.begin(), prefix.end());
       return answer;
     };
   };
 
-  const Result<std::vector<uint8_t>> refused = read_bytes(input, size, check("refused: bomb"));
+  const Result<std::vector<uint8_t>> refused =
+      read_bytes(input, size, check(Status::failure("refused: bomb")));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error(), "refused: bomb");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0], head.substr(0, kPrefixCheckBytes));
 
-  const Result<std::vector<uint8_t>> read = read_bytes(input, size, check(""));
+  const Result<std::vector<uint8_t>> read = read_bytes(input, size, check(Status()));
   ASSERT_TRUE(read.ok()) << read.error();
   ASSERT_EQ(read.value().size(), static_cast<size_t>(size));
   EXPECT_EQ(std::string(read.value().begin(), read.value().begin() + head.size()), head);
@@ -126,7 +127,7 @@ TEST(ReadBytes, SmallFileIsReadInOneStepWithoutThePrefixCheck) {
   const Result<std::vector<uint8_t>> bytes =
       read_bytes(ObjectInfo{.uri = file, .size = 5}, 100, [&](std::span<const uint8_t>) {
         checked = true;
-        return std::string("refused");
+        return Status::failure("refused");
       });
   ASSERT_TRUE(bytes.ok()) << bytes.error();
   EXPECT_EQ(bytes.value().size(), 5u);

@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "model/random_weights.h"
 #include "pomona/model.h"
+#include "random_weights.h"
 
 namespace pomona::model {
 namespace {

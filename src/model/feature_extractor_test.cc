@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "model/mobilenet_v2.h"
-#include "model/random_weights.h"
+#include "mobilenet_v2.h"
 #include "pomona/error.h"
 #include "pomona/model.h"
+#include "random_weights.h"
 
 namespace pomona::model {
 namespace {

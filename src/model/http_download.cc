@@ -32,23 +32,20 @@ size_t write_to_file(char* data, size_t size, size_t count, void* file) {
 }
 
 // load_curl(kLibcurlNames) once a process, with libcurl's global initialisation.
-const CurlApi* system_curl(std::string* error) {
-  static std::string load_error;
-  static const CurlApi* const api = [] {
-    const CurlApi* loaded = load_curl(kLibcurlNames, &load_error);
-    if (loaded && loaded->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      load_error = "libcurl failed to start";
-      return static_cast<const CurlApi*>(nullptr);
+const Result<const CurlApi*>& system_curl() {
+  static const Result<const CurlApi*> api = []() -> Result<const CurlApi*> {
+    Result<const CurlApi*> loaded = load_curl(kLibcurlNames);
+    if (loaded.ok() && loaded.value()->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      return Result<const CurlApi*>::failure("libcurl failed to start");
     }
     return loaded;
   }();
-  if (!api) *error = load_error;
   return api;
 }
 
 }  // namespace
 
-const CurlApi* load_curl(std::initializer_list<const char*> names, std::string* error) {
+Result<const CurlApi*> load_curl(std::initializer_list<const char*> names) {
   for (const char* name : names) {
     // RTLD_DEEPBIND: libcurl and the libraries it brings (libssl, libcrypto) bind to each other
     // first. Without it, their calls into OpenSSL could bind to an OpenSSL loaded before them
@@ -67,24 +64,23 @@ const CurlApi* load_curl(std::initializer_list<const char*> names, std::string* 
     need("curl_easy_perform", &api->easy_perform);
     need("curl_easy_cleanup", &api->easy_cleanup);
     need("curl_easy_strerror", &api->easy_strerror);
-    if (!missing) return api.release();
+    if (!missing) return static_cast<const CurlApi*>(api.release());
     dlclose(library);
-    *error = std::string(name) + " lacks " + missing + ": it is not libcurl";
-    return nullptr;
+    return Result<const CurlApi*>::failure(std::string(name) + " lacks " + missing +
+                                           ": it is not libcurl");
   }
-  *error =
-      std::string(*names.begin()) + " is not installed (install libcurl, e.g. Debian's libcurl4)";
-  return nullptr;
+  return Result<const CurlApi*>::failure(
+      std::string(*names.begin()) + " is not installed (install libcurl, e.g. Debian's libcurl4)");
 }
 
-std::string download_file(const std::string& url, const std::string& path) {
-  std::string error;
-  const CurlApi* curl_api = system_curl(&error);
-  if (!curl_api) return error;
+Status download_file(const std::string& url, const std::string& path) {
+  const Result<const CurlApi*>& loaded = system_curl();
+  if (!loaded.ok()) return Status::failure(loaded.error());
+  const CurlApi* curl_api = loaded.value();
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "wb"), std::fclose);
-  if (!file) return "cannot write " + path;
+  if (!file) return Status::failure("cannot write " + path);
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_api->easy_init(), curl_api->easy_cleanup);
-  if (!curl) return "libcurl failed to start";
+  if (!curl) return Status::failure("libcurl failed to start");
   const auto set = [&](CURLoption option, auto value) {
     curl_api->easy_setopt(curl.get(), option, value);
   };
@@ -100,9 +96,11 @@ std::string download_file(const std::string& url, const std::string& path) {
   set(CURLOPT_WRITEFUNCTION, &write_to_file);
   set(CURLOPT_WRITEDATA, static_cast<void*>(file.get()));
   const CURLcode code = curl_api->easy_perform(curl.get());
-  if (code != CURLE_OK) return *curl_error ? curl_error : curl_api->easy_strerror(code);
-  if (std::fclose(file.release()) != 0) return "cannot write " + path;
-  return "";
+  if (code != CURLE_OK) {
+    return Status::failure(*curl_error ? curl_error : curl_api->easy_strerror(code));
+  }
+  if (std::fclose(file.release()) != 0) return Status::failure("cannot write " + path);
+  return Status();
 }
 
 }  // namespace pomona

@@ -8,6 +8,8 @@
 #include <initializer_list>
 #include <string>
 
+#include "pomona/error.h"
+
 namespace pomona {
 
 // The sonames tried, in order: libcurl of OpenSSL (Debian's libcurl4, RHEL's and Amazon Linux's
@@ -19,16 +21,16 @@ inline constexpr std::initializer_list<const char*> kLibcurlNames = {"libcurl.so
 struct CurlApi;
 
 // Loads the first of names that dlopen finds and resolves every function of CurlApi in it.
-// Returns nullptr and sets *error to one phrase saying what is missing and what to do
-// ("libcurl.so.4 is not installed (install libcurl, e.g. Debian's libcurl4)", or "libz.so.1
-// lacks curl_global_init: it is not libcurl"). Never unloads a library it returned.
-const CurlApi* load_curl(std::initializer_list<const char*> names, std::string* error);
+// Fails with one phrase saying what is missing and what to do ("libcurl.so.4 is not installed
+// (install libcurl, e.g. Debian's libcurl4)", or "libz.so.1 lacks curl_global_init: it is not
+// libcurl"). Never unloads a library it returned.
+Result<const CurlApi*> load_curl(std::initializer_list<const char*> names);
 
 // Downloads url to path (created or truncated), following redirects. An HTTP status of 400 or
 // more, no connection within 30 s, or a transfer under 1 KB/s for a minute is a failure.
-// Returns "" or one phrase describing the failure: libcurl's ("The requested URL returned
-// error: 404", "Failed to connect to ..."), "cannot write PATH", or load_curl's error when no
-// libcurl of kLibcurlNames is on the machine.
-std::string download_file(const std::string& url, const std::string& path);
+// Fails with one phrase describing the failure: libcurl's ("The requested URL returned error:
+// 404", "Failed to connect to ..."), "cannot write PATH", or load_curl's error when no libcurl of
+// kLibcurlNames is on the machine.
+Status download_file(const std::string& url, const std::string& path);
 
 }  // namespace pomona

@@ -35,23 +35,24 @@ TEST(HttpDownload, NothingLinksLibcurl) {
 }
 
 TEST(HttpDownload, AbsentLibcurlSaysWhatToInstall) {
-  std::string error;
-  EXPECT_EQ(load_curl({"libpomona-absent-curl.so.4", "libpomona-absent-curl-gnutls.so.4"}, &error),
-            nullptr);
+  const auto absent =
+      load_curl({"libpomona-absent-curl.so.4", "libpomona-absent-curl-gnutls.so.4"});
+  ASSERT_FALSE(absent.ok());
   EXPECT_EQ(
-      error,
+      absent.error(),
       "libpomona-absent-curl.so.4 is not installed (install libcurl, e.g. Debian's libcurl4)");
 }
 
 TEST(HttpDownload, ALibraryWithoutCurlsFunctionsIsRejected) {
-  std::string error;
-  EXPECT_EQ(load_curl({"libz.so.1"}, &error), nullptr);
-  EXPECT_EQ(error, "libz.so.1 lacks curl_global_init: it is not libcurl");
+  const auto zlib = load_curl({"libz.so.1"});
+  ASSERT_FALSE(zlib.ok());
+  EXPECT_EQ(zlib.error(), "libz.so.1 lacks curl_global_init: it is not libcurl");
 }
 
 TEST(HttpDownload, TheNextNameIsTriedWhenOneIsAbsent) {
-  std::string error;
-  EXPECT_NE(load_curl({"libpomona-absent-curl.so.4", "libcurl.so.4"}, &error), nullptr) << error;
+  const auto curl = load_curl({"libpomona-absent-curl.so.4", "libcurl.so.4"});
+  ASSERT_TRUE(curl.ok()) << curl.error();
+  EXPECT_NE(curl.value(), nullptr);
   const std::vector<std::string> libraries = loaded_libraries();
   EXPECT_NE(std::find_if(
                 libraries.begin(), libraries.end(),

@@ -90,11 +90,12 @@ std::string fetch_keras_weights(const MobileNetV2Spec& spec, bool include_top) {
   // A download that dies leaves only the temporary file, never a partial file under the name
   // that find_cached_weights() looks for.
   const fs::path partial = path.string() + ".part" + std::to_string(getpid());
-  if (std::string failure = download_file(url, partial.string()); !failure.empty()) {
+  if (const Status downloaded = download_file(url, partial.string()); !downloaded.ok()) {
     fs::remove(partial, error);
-    throw JobError(ExitCode::kInputOutput, "cannot download " + url + ": " + failure +
-                                               "; download it yourself into " + dir.string() +
-                                               " or pass --weights FILE");
+    throw JobError(ExitCode::kInputOutput,
+                   "cannot download " + url + ": " + downloaded.message() +
+                       "; download it yourself into " + dir.string() + " or give a weights file",
+                   Setting::kWeights);
   }
   try {
     KerasWeights::load(partial.string());

@@ -196,7 +196,8 @@ TEST_F(KerasCacheDir, FetchFailsOnHttpErrorAndLeavesNothingInCache) {
   EXPECT_EQ(std::string(error.what()),
             "cannot download " + keras_weights_url(spec, false) +
                 ": The requested URL returned error: 404; download it yourself into " +
-                models().string() + " or pass --weights FILE");
+                models().string() + " or give a weights file");
+  EXPECT_EQ(error.setting(), Setting::kWeights);
   EXPECT_TRUE(fs::is_empty(models()));
 }
 
@@ -231,7 +232,7 @@ TEST_F(KerasCacheDir, FetchFromUnreachableHostSaysWhatToDo) {
   const std::string start = "cannot download " + keras_weights_url(spec, true) +
                             ": Failed to connect to 127.0.0.1 port 1";
   const std::string end =
-      "; download it yourself into " + models().string() + " or pass --weights FILE";
+      "; download it yourself into " + models().string() + " or give a weights file";
   EXPECT_EQ(message.rfind(start, 0), 0u) << message;
   EXPECT_EQ(message.substr(message.size() - end.size()), end) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos);

@@ -1,4 +1,4 @@
-#include "model/mobilenet_v2.h"
+#include "mobilenet_v2.h"
 
 #include <omp.h>
 
@@ -8,9 +8,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "model/ops/conv.h"
-#include "model/ops/depthwise_conv.h"
-#include "model/ops/global_avg_pool.h"
+#include "ops/conv.h"
+#include "ops/depthwise_conv.h"
+#include "ops/global_avg_pool.h"
 #include "pomona/error.h"
 
 namespace pomona::model {

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "model/ops/batch_norm.h"
-#include "model/ops/plan.h"
+#include "ops/batch_norm.h"
+#include "ops/plan.h"
 #include "pomona/model.h"
 
 namespace pomona::model {

@@ -6,12 +6,13 @@ target_sources(pomona_model PRIVATE
   ops/depthwise_conv.cc
   ops/global_avg_pool.cc
   ops/plan.cc)
-target_include_directories(pomona_model PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(pomona_model PRIVATE pomona_dnnl)
 
 # Seeded random weights of any spec, for the tests and benchmark that need no Keras file.
 add_library(pomona_model_random_weights STATIC random_weights.cc)
-target_include_directories(pomona_model_random_weights PUBLIC ${CMAKE_SOURCE_DIR}/src)
+pomona_module_includes(pomona_model_random_weights)
+# Its header is test support (tests/support/random_weights.h), for the tests of other modules too.
+target_include_directories(pomona_model_random_weights PUBLIC ${PROJECT_SOURCE_DIR}/tests/support)
 target_link_libraries(pomona_model_random_weights PUBLIC pomona_model)
 
 # The fidelity tests' inputs: the Keras fixture images preprocessed as the notebook does.

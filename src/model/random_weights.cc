@@ -1,9 +1,9 @@
-#include "model/random_weights.h"
+#include "random_weights.h"
 
 #include <cmath>
 #include <random>
 
-#include "model/mobilenet_v2.h"
+#include "mobilenet_v2.h"
 
 namespace pomona::model {
 

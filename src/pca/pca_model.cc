@@ -46,9 +46,12 @@ PcaModel PcaModel::fit(const PcaAccumulator& accumulator, const PcaFitOptions& o
   check_fit_options(options);
   const bool by_k = options.k > 0;
   if (options.k > dim) {
-    throw JobError(ExitCode::kConfiguration, "--pca-k " + std::to_string(options.k) +
-                                                 " is larger than the feature dimension " +
-                                                 std::to_string(dim));
+    throw JobError(ExitCode::kConfiguration,
+                   "k = " + std::to_string(options.k) +
+                       " components is more than the feature "
+                       "dimension " +
+                       std::to_string(dim) + ": choose k from 1 to " + std::to_string(dim),
+                   Setting::kPcaK);
   }
   std::vector<double> vectors = accumulator.covariance();
   std::vector<double> ascending(dim);

@@ -3,42 +3,41 @@
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/writer.h>
 
-#include "io/arrow_status.h"
-#include "io/filesystem.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 #include "pomona/pca.h"
 
 namespace pomona {
 namespace {
 
-using internal::check_io;
+using files::check_io;
 
 constexpr int32_t kModelVersion = 1;
+constexpr char kBuild[] = "build the PCA model's table";
 
 std::shared_ptr<arrow::Array> double_list(const std::vector<double>& values, size_t length) {
   arrow::ListBuilder builder(arrow::default_memory_pool(),
                              std::make_shared<arrow::DoubleBuilder>());
   auto* doubles = static_cast<arrow::DoubleBuilder*>(builder.value_builder());
   for (size_t begin = 0; begin < values.size(); begin += length) {
-    if (!builder.Append().ok() || !doubles->AppendValues(values.data() + begin, length).ok()) {
-      throw std::bad_alloc();
-    }
+    files::check_arrow(builder.Append(), kBuild);
+    files::check_arrow(doubles->AppendValues(values.data() + begin, length), kBuild);
   }
-  return builder.Finish().ValueOrDie();
+  return files::check_arrow(builder.Finish(), kBuild);
 }
 
 // A list<...> array of `lists` lists wrapped into a one-row list<list<...>>.
 std::shared_ptr<arrow::Array> one_row_of(const std::shared_ptr<arrow::Array>& lists) {
   auto offsets = arrow::Int32Array(
       2, arrow::Buffer::FromVector(std::vector<int32_t>{0, static_cast<int32_t>(lists->length())}));
-  return arrow::ListArray::FromArrays(offsets, *lists).ValueOrDie();
+  return files::check_arrow(arrow::ListArray::FromArrays(offsets, *lists), kBuild);
 }
 
 template <typename Scalar, typename Value>
 std::shared_ptr<arrow::Array> one_value(const Value& value) {
   typename arrow::TypeTraits<Scalar>::BuilderType builder;
-  if (!builder.Append(value).ok()) throw std::bad_alloc();
-  return builder.Finish().ValueOrDie();
+  files::check_arrow(builder.Append(value), kBuild);
+  return files::check_arrow(builder.Finish(), kBuild);
 }
 
 [[noreturn]] void throw_not_a_model(const std::string& path, const std::string& reason) {
@@ -93,23 +92,24 @@ void PcaModel::save(const std::string& path) const {
   });
   const std::string state = accumulator_.serialize();
   arrow::BinaryBuilder state_builder;
-  if (!state_builder.Append(state).ok()) throw std::bad_alloc();
+  files::check_arrow(state_builder.Append(state), kBuild);
   auto table = arrow::Table::Make(
       schema, {one_value<arrow::Int32Type>(kModelVersion), one_value<arrow::Int64Type>(count_),
                one_value<arrow::Int32Type>(dim_), one_value<arrow::Int32Type>(k_),
                one_value<arrow::BooleanType>(center_), double_list(mean_, dim_),
                one_row_of(double_list(components_, dim_)), double_list(eigenvalues_, dim_),
-               double_list(explained_variance_ratio_, dim_), state_builder.Finish().ValueOrDie()});
+               double_list(explained_variance_ratio_, dim_),
+               files::check_arrow(state_builder.Finish(), kBuild)});
 
   // Published atomically (a local rename, or a completed S3 upload): no reader sees half a model.
-  internal::AtomicFile file(path);
+  files::AtomicFile file(path);
   check_io(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), file.stream(), 1),
            "write", path);
   file.publish();
 }
 
 PcaModel PcaModel::load(const std::string& path) {
-  auto input = internal::open_input_file(path);
+  auto input = files::open_input_file(path);
   auto reader =
       check_io(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), "read", path);
   auto table = check_io(check_io(reader->ReadTable(), "read", path)->CombineChunks(), "read", path);

@@ -5,9 +5,9 @@
 #include <numeric>
 #include <random>
 
-#include "io/temp_folder_for_tests.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {
@@ -103,6 +103,20 @@ TEST(PcaModel, BadKOrVarianceOptionsAreConfigurationErrors) {
     } catch (const JobError& e) {
       EXPECT_EQ(e.code(), ExitCode::kConfiguration);
     }
+  }
+}
+
+// The CLI says --pca-k, Python k=: the message names the value and the setting, no flag.
+TEST(PcaModel, KAboveTheDimensionNamesTheValueAndTheSetting) {
+  try {
+    PcaModel::fit(accumulate(correlated_rows(5)), {.k = kDim + 1});
+    FAIL() << "k above the dimension was accepted";
+  } catch (const JobError& e) {
+    EXPECT_EQ(std::string(e.what()), "k = " + std::to_string(kDim + 1) +
+                                         " components is more than the feature dimension " +
+                                         std::to_string(kDim) + ": choose k from 1 to " +
+                                         std::to_string(kDim));
+    EXPECT_EQ(e.setting(), Setting::kPcaK);
   }
 }
 

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "chunk_pool.h"
-#include "io/temp_folder_for_tests.h"
-#include "model/random_weights.h"
 #include "pomona/io.h"
+#include "random_weights.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

@@ -4,7 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "io/filesystem.h"
+#include "pomona/files.h"
 
 namespace pomona {
 namespace {
@@ -48,17 +48,17 @@ FeatureOutput::FeatureOutput(const FeaturizeOptions& options, const WriterOption
                              std::vector<ObjectInfo> inputs, Summary& summary)
     : options_(options), writer_options_(writer_options) {
   if (is_single_file_output(options.output)) {
-    internal::remove_temp_files_of(options.output);
+    files::remove_temp_files_of(options.output);
     if (options.pca) reducer_.emplace(options.output, writer_options.feature_dim);
     writer_ =
         RowWriter::open(reducer_ ? reducer_->staging_output() : options.output, writer_options);
     todo_ = std::move(inputs);
     return;
   }
-  unreduced_ = options.pca ? internal::join_uri(options.output, "_unreduced") : options.output;
+  unreduced_ = options.pca ? files::join_uri(options.output, "_unreduced") : options.output;
   if (!options.overwrite) refuse_foreign_files(options.output, unreduced_);
   // Temp files of runs that died (this run holds the lock: no live run writes here).
-  if (options.pca) internal::remove_temp_files(options.output);
+  if (options.pca) files::remove_temp_files(options.output);
   resumable_ = ResumableOutput::open(unreduced_, writer_options, options.overwrite);
   todo_ = inputs_to_do(*resumable_, options, std::move(inputs), summary);
   writer_ = resumable_->writer();

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_folder_for_tests.h"
 #include "pomona/pca.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

@@ -138,7 +138,8 @@ std::string resolve_weights(const FeaturizeOptions& options) {
   if (!cached.empty()) return cached;
   throw JobError(ExitCode::kConfiguration,
                  "no weights file " + keras_weights_file_name(options.spec, true) + " in " +
-                     keras_cache_dir() + ": run `pomona weights fetch` or pass --weights FILE");
+                     keras_cache_dir() + ": run `pomona weights fetch` or give a weights file",
+                 Setting::kWeights);
 }
 
 Summary featurize(const FeaturizeOptions& options, ProgressListener* listener) {

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_folder_for_tests.h"
 #include "pomona/io.h"
 #include "pomona/pipeline.h"
 #include "pomona/table.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

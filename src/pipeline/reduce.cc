@@ -4,8 +4,8 @@
 
 #include <unistd.h>
 
-#include "io/filesystem.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 
 namespace pomona {
 namespace {
@@ -15,19 +15,6 @@ namespace {
 constexpr int64_t kBlockRows = 1024;
 
 constexpr std::string_view kParquetExtension = ".parquet";
-
-// Output URIs (local paths, file://, s3://) are handled as strings: std::filesystem would treat
-// an s3:// URI as a relative local path.
-std::string without_trailing_slash(std::string uri) {
-  while (uri.size() > 1 && uri.back() == '/') uri.pop_back();
-  return uri;
-}
-
-// The folder part of a URI, with its trailing "/"; "" for a bare local file name.
-std::string folder_of(const std::string& uri) {
-  const size_t slash = uri.rfind('/');
-  return slash == std::string::npos ? std::string() : uri.substr(0, slash + 1);
-}
 
 std::string without_parquet_extension(const std::string& uri) {
   return uri.substr(0, uri.size() - kParquetExtension.size());
@@ -113,8 +100,8 @@ std::vector<std::string> add_pca_column(const std::string& features, const PcaMo
 }
 
 std::string default_pca_model_path(const std::string& output) {
-  const std::string path = without_trailing_slash(output);
-  if (!is_single_file_output(path)) return internal::join_uri(path, "_pca_model.parquet");
+  const std::string path = files::without_trailing_slashes(output);
+  if (!is_single_file_output(path)) return files::join_uri(path, "_pca_model.parquet");
   return without_parquet_extension(path) + ".pca-model.parquet";
 }
 
@@ -122,18 +109,18 @@ PcaReducer::PcaReducer(const std::string& output, int feature_dim)
     : output_(output), features_(feature_dim) {
   // featurize stages only single-file outputs here (a folder output stages in OUTPUT/_unreduced),
   // so the staging output is a .parquet file too, hidden beside the output.
-  const std::string folder = folder_of(output);
-  const std::string prefix = "." + output.substr(folder.size()) + ".unreduced-";
+  const std::string folder = files::folder_of(output);
+  const std::string prefix = "." + files::name_of(output) + ".unreduced-";
   staging_ = folder + prefix + std::to_string(getpid()) + std::string(kParquetExtension);
   // Staging files of killed runs: featurize holds the output's lock, no live run writes them.
-  for (const std::string& name : internal::file_names_in(folder.empty() ? "." : folder)) {
-    if (name.starts_with(prefix)) internal::remove_file(folder + name);
+  for (const std::string& name : files::file_names_in(files::containing_folder(output))) {
+    if (name.starts_with(prefix)) files::remove_file(folder + name);
   }
 }
 
 PcaReducer::~PcaReducer() {
   try {
-    internal::remove_file(staging_);
+    files::remove_file(staging_);
   } catch (const JobError&) {
     // A staging file that cannot be removed is hidden from readers; the job's outcome stands.
   }
@@ -164,12 +151,11 @@ void publish_with_pca(const PcaAccumulator* statistics, const std::string& stagi
   summary.pca_model =
       options.pca_model.empty() ? default_pca_model_path(options.output) : options.pca_model;
   // The default model path is inside a folder output, which its writer has not created yet.
-  const std::string model_folder = folder_of(summary.pca_model);
-  if (!model_folder.empty()) internal::make_folder(model_folder);
+  const std::string model_folder = files::containing_folder(summary.pca_model);
+  files::make_folder(model_folder);
   // Its temp files from killed runs (its folder may be neither this output nor locked: exactly
   // its own name's).
-  internal::remove_temp_files(model_folder.empty() ? "." : model_folder,
-                              summary.pca_model.substr(model_folder.size()) + ".tmp-");
+  files::remove_temp_files(model_folder, files::name_of(summary.pca_model) + ".tmp-");
   model.save(summary.pca_model);
   std::vector<std::string> files =
       add_pca_column(staging, model, options.output, options.rows_per_file, options.stop, settings);

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_folder_for_tests.h"
 #include "pomona/error.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

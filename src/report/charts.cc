@@ -1,10 +1,10 @@
-#include "report/charts.h"
+#include "charts.h"
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
 
-#include "report/svg.h"
+#include "svg.h"
 
 namespace pomona::report {
 namespace {

@@ -1,11 +1,11 @@
-#include "report/charts.h"
+#include "charts.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <regex>
 
-#include "report/count_for_tests.h"
+#include "count_for_tests.h"
 
 namespace pomona::report {
 namespace {

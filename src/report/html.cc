@@ -1,10 +1,10 @@
-#include "report/html.h"
+#include "html.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-#include "report/svg.h"
+#include "svg.h"
 
 namespace pomona::report {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "report/charts.h"
-#include "report/neighbours.h"
+#include "charts.h"
+#include "neighbours.h"
 
 namespace pomona::report {
 

@@ -1,9 +1,9 @@
-#include "report/html.h"
+#include "html.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "report/count_for_tests.h"
+#include "count_for_tests.h"
 
 namespace pomona::report {
 namespace {

@@ -1,4 +1,4 @@
-#include "report/neighbours.h"
+#include "neighbours.h"
 
 #include <cblas.h>
 

@@ -3,7 +3,7 @@
 
 #include <random>
 
-#include "report/neighbours.h"
+#include "neighbours.h"
 
 namespace pomona::report {
 namespace {

@@ -14,12 +14,12 @@
 #include <optional>
 #include <span>
 
+#include "html.h"
+#include "neighbours.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
 #include "pomona/table.h"
-#include "report/html.h"
-#include "report/neighbours.h"
-#include "report/sample.h"
+#include "sample.h"
 
 namespace pomona {
 namespace {

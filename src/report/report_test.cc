@@ -10,11 +10,11 @@
 #include <random>
 #include <sstream>
 
-#include "io/temp_folder_for_tests.h"
+#include "count_for_tests.h"
 #include "pomona/error.h"
 #include "pomona/pca.h"
 #include "pomona/table.h"
-#include "report/count_for_tests.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

@@ -1,4 +1,4 @@
-#include "report/sample.h"
+#include "sample.h"
 
 namespace pomona::report {
 

@@ -1,4 +1,4 @@
-#include "report/sample.h"
+#include "sample.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "report/svg.h"
+#include "svg.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "serve/page.h"
+#include "page.h"
 
 namespace pomona::serving {
 

@@ -1,5 +1,5 @@
 // The per-request receive deadline (receive_deadline.h).
-#include "serve/receive_deadline.h"
+#include "receive_deadline.h"
 
 #include <sys/socket.h>
 

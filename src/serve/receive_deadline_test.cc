@@ -1,4 +1,4 @@
-#include "serve/receive_deadline.h"
+#include "receive_deadline.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>

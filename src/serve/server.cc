@@ -3,7 +3,7 @@
 // condition_wait.h's binding; before each recv() of a connection it asks receive_flags (the
 // per-request receive deadline); poll() rather than select(), which fails sockets >= FD_SETSIZE.
 #include "pomona/condition_wait.h"
-#include "serve/receive_deadline.h"
+#include "receive_deadline.h"
 #define CPPHTTPLIB_RECV_FLAGS ::pomona::serving::receive_flags(sock_)
 #define CPPHTTPLIB_USE_POLL
 #include <httplib.h>
@@ -17,11 +17,11 @@
 #include <set>
 #include <thread>
 
+#include "metrics.h"
+#include "page.h"
 #include "pomona/error.h"
 #include "pomona/serve.h"
-#include "serve/metrics.h"
-#include "serve/page.h"
-#include "serve/work_queue.h"
+#include "work_queue.h"
 
 namespace pomona {
 namespace {

@@ -1,4 +1,4 @@
-#include "serve/work_queue.h"
+#include "work_queue.h"
 
 #include "pomona/condition_wait.h"
 

@@ -15,16 +15,16 @@
 #include <sstream>
 #include <thread>
 
-#include "io/filesystem.h"
 #include "part_file.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 #include "pomona/io.h"
 #include "pomona/table.h"
 
 namespace pomona {
 namespace {
 
-using internal::join_uri;
+using files::join_uri;
 
 constexpr char kLockName[] = "_pomona_lock";
 
@@ -86,7 +86,7 @@ class LocalLock : public OutputLock {
  public:
   LocalLock(const std::string& output, const std::string& lock_uri, Owner owner)
       : owner_(std::move(owner)) {
-    path_ = internal::locate(lock_uri).path;
+    path_ = files::locate(lock_uri).path;
     for (;;) {
       fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
       if (fd_ < 0) fail("create", lock_uri);
@@ -148,12 +148,12 @@ class S3Lease : public OutputLock {
 
   S3Lease(const std::string& output, std::string lock_uri, Owner owner)
       : uri_(std::move(lock_uri)), owner_(std::move(owner)) {
-    if (const auto text = internal::read_file_if_exists(uri_)) {
+    if (const auto text = files::read_file_if_exists(uri_)) {
       const Owner holder = Owner::parse(*text);
       if (holder.expires > std::time(nullptr)) throw_busy(output, uri_, holder);
     }
     renew();
-    const auto text = internal::read_file_if_exists(uri_);
+    const auto text = files::read_file_if_exists(uri_);
     const Owner holder = Owner::parse(text.value_or(""));
     if (holder.run_id != owner_.run_id) throw_busy(output, uri_, holder);
     renewer_ = std::jthread([this](std::stop_token stop) {
@@ -178,7 +178,7 @@ class S3Lease : public OutputLock {
     // "OUTPUT/" marker object behind, which listings of the output would show.
     try {
       owner_.expires = 1;
-      internal::write_file_atomically(uri_, owner_.line());
+      files::write_file_atomically(uri_, owner_.line());
     } catch (const JobError&) {
       // A lease not released expires by itself.
     }
@@ -188,7 +188,7 @@ class S3Lease : public OutputLock {
  private:
   void renew() {
     owner_.expires = std::time(nullptr) + kLeaseSeconds;
-    internal::write_file_atomically(uri_, owner_.line());
+    files::write_file_atomically(uri_, owner_.line());
   }
 
   std::string uri_;
@@ -200,15 +200,12 @@ class S3Lease : public OutputLock {
 
 std::string output_lock_uri(const std::string& output) {
   if (!is_single_file_output(output)) return join_uri(output, kLockName);
-  const size_t slash = output.rfind('/');
-  const std::string folder = slash == std::string::npos ? "" : output.substr(0, slash + 1);
-  return folder + "." + output.substr(folder.size()) + ".lock";
+  return files::folder_of(output) + "." + files::name_of(output) + ".lock";
 }
 
 std::unique_ptr<OutputLock> OutputLock::acquire(const std::string& output) {
   const std::string uri = output_lock_uri(output);
-  const size_t slash = uri.rfind('/');
-  internal::make_folder(slash == std::string::npos ? "." : uri.substr(0, slash + 1));
+  files::make_folder(files::containing_folder(uri));
   if (is_s3_uri(output)) return std::make_unique<S3Lease>(output, uri, this_run());
   return std::make_unique<LocalLock>(output, uri, this_run());
 }

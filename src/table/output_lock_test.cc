@@ -6,9 +6,9 @@
 #include <fstream>
 #include <string>
 
-#include "io/temp_folder_for_tests.h"
 #include "pomona/error.h"
 #include "pomona/table.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {

@@ -3,24 +3,14 @@
 
 #include <cstdio>
 
-#include "io/arrow_status.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 
 namespace pomona::internal {
 namespace {
 
 constexpr char kFeaturesLeafColumn[] = "features.list.element";
 constexpr char kPcaLeafColumn[] = "pca.list.element";
-
-void check(const arrow::Status& status, const std::string& action, const std::string& path) {
-  if (!status.ok()) throw_output_error(action, path, reason_of(status));
-}
-
-template <typename T>
-T check(arrow::Result<T> result, const std::string& action, const std::string& path) {
-  check(result.status(), action, path);
-  return std::move(result).ValueUnsafe();
-}
 
 // Zstd level 1: writing 100k rows of 1280 feature-like floats (table_benchmark, Zen3) took 2.3 s
 // uncompressed (517 MB), 3.3 s with snappy (419 MB) and 4.0 s with zstd (370 MB). Inference needs
@@ -39,13 +29,6 @@ std::shared_ptr<parquet::WriterProperties> writer_properties() {
 }
 
 }  // namespace
-
-void throw_output_error(const std::string& action, const std::string& uri,
-                        const std::string& reason) {
-  throw JobError(ExitCode::kInputOutput, "cannot " + action + " " + uri + ": " + reason);
-}
-
-std::string file_name_of(const std::string& uri) { return uri.substr(uri.rfind('/') + 1); }
 
 std::string part_file_name(int64_t index) {
   char name[40];
@@ -71,10 +54,11 @@ PartFile::PartFile(std::string final_uri, const std::shared_ptr<arrow::Schema>& 
       rows_per_group_(options.rows_per_group),
       group_(options),
       file_(final_uri_) {
-  writer_ = check(parquet::arrow::FileWriter::Open(
-                      *schema, arrow::default_memory_pool(), file_.stream(), writer_properties(),
-                      parquet::ArrowWriterProperties::Builder().store_schema()->build()),
-                  "create", final_uri_);
+  writer_ = files::check_io(
+      parquet::arrow::FileWriter::Open(
+          *schema, arrow::default_memory_pool(), file_.stream(), writer_properties(),
+          parquet::ArrowWriterProperties::Builder().store_schema()->build()),
+      "create", final_uri_);
 }
 
 PartFile::~PartFile() {
@@ -91,16 +75,16 @@ void PartFile::append(const FeatureRow& row) {
 
 const std::string& PartFile::publish() {
   if (group_.rows() > 0) write_group();
-  check(writer_->Close(), "write", final_uri_);
+  files::check_io(writer_->Close(), "write", final_uri_);
   file_.publish();
   return final_uri_;
 }
 
 void PartFile::write_group() {
-  check(writer_->NewRowGroup(), "write", final_uri_);
+  files::check_io(writer_->NewRowGroup(), "write", final_uri_);
   const std::shared_ptr<arrow::RecordBatch> group = group_.finish();
   for (const auto& column : group->columns()) {
-    check(writer_->WriteColumnChunk(*column), "write", final_uri_);
+    files::check_io(writer_->WriteColumnChunk(*column), "write", final_uri_);
   }
 }
 
@@ -122,8 +106,8 @@ void PartFileWriter::append(const arrow::RecordBatch& batch) {
     const auto values =
         lists ? std::dynamic_pointer_cast<arrow::FloatArray>(lists->values()) : nullptr;
     if (values == nullptr) {
-      internal::throw_output_error("write", uri_,
-                                   "column 'pca' has type " + pca->type()->ToString());
+      throw JobError(ExitCode::kInputOutput, "cannot write " + uri_ + ": column 'pca' has type " +
+                                                 pca->type()->ToString() + ", not list<float>");
     }
     for (int64_t i = 0; i < batch.num_rows(); ++i) {
       if (lists->IsNull(i)) continue;

@@ -1,5 +1,5 @@
 // Internals of table/ shared by RowWriter and ResumableOutput: one Parquet part file published
-// atomically (io/filesystem.h: rename on local disks, a completed upload on S3), and the names of
+// atomically (pomona/files.h: rename on local disks, a completed upload on S3), and the names of
 // part files. Paths are URIs: local paths, file:// or s3://.
 #pragma once
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "io/filesystem.h"
+#include "pomona/files.h"
 #include "pomona/table.h"
 #include "pomona/table_arrow.h"
 
@@ -21,15 +21,9 @@ namespace pomona::internal {
 // The manifest of a resumable folder (ResumableOutput); hidden from readers by its "_".
 inline constexpr char kManifestName[] = "_pomona_manifest.jsonl";
 
-[[noreturn]] void throw_output_error(const std::string& action, const std::string& uri,
-                                     const std::string& reason);
-
 // "part-00042.parquet" for 42, and whether a name is one of those (the index when it is).
 std::string part_file_name(int64_t index);
 std::optional<int64_t> part_file_index(const std::string& name);
-
-// The name after the last "/" of a URI.
-std::string file_name_of(const std::string& uri);
 
 // One Parquet file, invisible under its final name until publish() (AtomicFile): readers never
 // mistake an unfinished file for a result. Destroyed unpublished, it leaves nothing.
@@ -55,7 +49,7 @@ class PartFile {
   int64_t rows_per_group_;
   int64_t rows_ = 0;
   RowBatchBuilder group_;  // the row group being built
-  AtomicFile file_;
+  files::AtomicFile file_;
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
 };
 

@@ -4,10 +4,9 @@
 #include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/reader.h>
 
-#include "io/arrow_status.h"
-#include "io/filesystem.h"
 #include "part_file.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 #include "pomona/table.h"
 
 namespace pomona {
@@ -20,11 +19,11 @@ namespace {
 // The Parquet files of a features path: the file itself, or a folder's *.parquet files in name
 // order, skipping names that start with "." or "_" (temp files, the manifest, _unreduced/).
 std::vector<std::string> feature_files(const std::string& path) {
-  if (!internal::is_folder(path)) return {path};
+  if (!files::is_folder(path)) return {path};
   std::vector<std::string> files;
-  for (const std::string& name : internal::file_names_in(path)) {
+  for (const std::string& name : files::file_names_in(path)) {
     if (name.front() != '.' && name.front() != '_' && name.ends_with(".parquet")) {
-      files.push_back(internal::join_uri(path, name));
+      files.push_back(files::join_uri(path, name));
     }
   }
   return files;
@@ -82,20 +81,20 @@ namespace {
 // one row group, not a copy of the file.
 void read_batches_of_file(const std::string& file, int64_t batch_rows,
                           const std::function<void(std::vector<FeatureRow>&)>& consume) {
-  auto input = internal::open_input_file(file);
+  auto input = files::open_input_file(file);
   // Arrow pre-buffers every row group of the file by default: read one group at a time instead.
   parquet::ArrowReaderProperties properties;
   properties.set_pre_buffer(false);
   properties.set_batch_size(batch_rows);
   parquet::arrow::FileReaderBuilder builder;
   if (const arrow::Status status = builder.Open(input); !status.ok()) {
-    throw_read_error(file, internal::reason_of(status));
+    throw_read_error(file, files::reason_of(status));
   }
-  auto reader = internal::check_io(builder.properties(properties)->Build(), "read", file);
-  auto batches = internal::check_io(reader->GetRecordBatchReader(), "read", file);
+  auto reader = files::check_io(builder.properties(properties)->Build(), "read", file);
+  auto batches = files::check_io(reader->GetRecordBatchReader(), "read", file);
   std::vector<FeatureRow> rows;
   while (true) {
-    std::shared_ptr<arrow::RecordBatch> batch = internal::check_io(batches->Next(), "read", file);
+    std::shared_ptr<arrow::RecordBatch> batch = files::check_io(batches->Next(), "read", file);
     if (batch == nullptr) break;
     rows.clear();
     internal::append_rows_of_batch(*batch, file, rows);
@@ -123,8 +122,8 @@ void read_row_batches(const std::string& path, int64_t batch_rows,
 std::map<std::string, std::string> recorded_settings(const std::string& features) {
   const std::vector<std::string> files = feature_files(features);
   if (files.empty()) return {};
-  auto reader = parquet::arrow::OpenFile(internal::open_input_file(files.front()),
-                                         arrow::default_memory_pool());
+  auto reader =
+      parquet::arrow::OpenFile(files::open_input_file(files.front()), arrow::default_memory_pool());
   std::shared_ptr<arrow::Schema> schema;
   if (!reader.ok() || !(*reader)->GetSchema(&schema).ok() || !schema->metadata()) return {};
   std::map<std::string, std::string> settings;

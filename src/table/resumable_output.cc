@@ -1,5 +1,5 @@
 // ResumableOutput (include/pomona/table.h): part files plus a manifest replaced after each one.
-// The same protocol on local disks and S3: a file replaced atomically (io/filesystem.h) is all
+// The same protocol on local disks and S3: a file replaced atomically (pomona/files.h) is all
 // it needs, so the manifest, written after each part, is the commit point on both.
 #include <arrow/array.h>
 #include <arrow/table.h>
@@ -12,17 +12,16 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "io/arrow_status.h"
 #include "part_file.h"
 #include "pomona/error.h"
+#include "pomona/files.h"
 #include "pomona/table.h"
 
 namespace pomona {
 namespace {
 
-using internal::join_uri;
-using internal::remove_file;
-using internal::throw_output_error;
+using files::join_uri;
+using files::remove_file;
 
 constexpr char kSuccessName[] = "_SUCCESS";
 
@@ -30,12 +29,13 @@ using ManifestPart = ManifestEntry;
 
 [[noreturn]] void throw_not_resumable(const std::string& file, const std::string& reason) {
   throw JobError(ExitCode::kConfiguration,
-                 file + " " + reason + ": pass --overwrite to start this output afresh");
+                 file + " " + reason + ": replace the output to start it afresh",
+                 Setting::kOverwrite);
 }
 
 std::vector<ManifestPart> read_manifest_at(const std::string& path) {
   std::vector<ManifestPart> parts;
-  const std::optional<std::string> contents = internal::read_file_if_exists(path);
+  const std::optional<std::string> contents = files::read_file_if_exists(path);
   if (!contents) return parts;
   std::istringstream in(*contents);
   static const std::regex kLine(
@@ -56,15 +56,9 @@ void write_manifest(const std::string& folder, const std::vector<ManifestPart>& 
   for (const ManifestPart& part : parts) {
     text << "{\"file\": \"" << part.file << "\", \"rows\": " << part.rows << "}\n";
   }
-  internal::write_file_atomically(join_uri(folder, internal::kManifestName), text.str());
+  files::write_file_atomically(join_uri(folder, internal::kManifestName), text.str());
   // The publication of the part file this line lists and of the manifest, durable together.
-  internal::sync_folder(folder);
-}
-
-template <typename T>
-T check_read(arrow::Result<T> result, const std::string& file) {
-  if (!result.ok()) throw_output_error("read", file, internal::reason_of(result.status()));
-  return std::move(result).ValueUnsafe();
+  files::sync_folder(folder);
 }
 
 // Refuses to add rows to a part written with other settings (WriterOptions::settings): the
@@ -80,14 +74,16 @@ void check_same_settings(const std::string& file, const parquet::arrow::FileRead
       throw JobError(ExitCode::kConfiguration,
                      file + " does not record " + name +
                          " (written by an older Pomona), so rows made with " + name + "=" + value +
-                         " could mix feature spaces: pass --overwrite to start this output afresh");
+                         " could mix feature spaces: replace the output to start it afresh",
+                     Setting::kOverwrite);
     }
     if (*found != value) {
       throw JobError(ExitCode::kConfiguration,
                      file + " holds features made with " + name + "=" + *found + ", this run has " +
                          name + "=" + value +
-                         ": rerun with the same settings, or pass --overwrite to start this output "
-                         "afresh");
+                         ": rerun with the same settings, or replace the output to start it "
+                         "afresh",
+                     Setting::kOverwrite);
     }
   }
 }
@@ -95,8 +91,9 @@ void check_same_settings(const std::string& file, const parquet::arrow::FileRead
 // The identity columns of one part file, without its features.
 void read_committed_inputs(const std::string& file, const WriterOptions& options,
                            std::vector<CommittedInput>& inputs) {
-  auto input = internal::open_input_file(file);
-  auto reader = check_read(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), file);
+  auto input = files::open_input_file(file);
+  auto reader =
+      files::check_io(parquet::arrow::OpenFile(input, arrow::default_memory_pool()), "read", file);
   check_same_settings(file, *reader, options.settings);
   std::vector<int> leaves;
   for (const char* name : {"path", "error", "size", "mtime"}) {
@@ -108,8 +105,8 @@ void read_committed_inputs(const std::string& file, const WriterOptions& options
     }
     leaves.push_back(field->column_index);
   }
-  const std::shared_ptr<arrow::Table> table =
-      check_read(check_read(reader->ReadTable(leaves), file)->CombineChunks(), file);
+  const std::shared_ptr<arrow::Table> table = files::check_io(
+      files::check_io(reader->ReadTable(leaves), "read", file)->CombineChunks(), "read", file);
   const auto column = [&](int i) { return table->column(i)->chunk(0); };
   if (table->num_rows() == 0) return;
   const auto paths = std::static_pointer_cast<arrow::StringArray>(column(0));
@@ -138,7 +135,7 @@ class FolderOutput : public ResumableOutput {
         options_(options),
         manifest_(std::make_shared<Manifest>(Manifest{.folder = folder_, .parts = {}})) {
     options_.input_identity = true;
-    internal::make_folder(folder_);
+    files::make_folder(folder_);
     // First, so that the folder stops counting as complete before anything in it changes.
     remove_file(join_uri(folder_, kSuccessName));
     if (overwrite) {
@@ -197,7 +194,7 @@ class FolderOutput : public ResumableOutput {
         .first_index = first_index,
         .on_published =
             [manifest = manifest_](const std::string& part, int64_t rows) {
-              manifest->parts.push_back({internal::file_name_of(part), rows});
+              manifest->parts.push_back({files::name_of(part), rows});
               write_manifest(manifest->folder, manifest->parts);
             },
         .publish_empty = manifest_->parts.empty()};
@@ -210,9 +207,9 @@ class FolderOutput : public ResumableOutput {
   void remove_leftovers() {
     std::unordered_set<std::string> listed;
     for (const ManifestPart& part : manifest_->parts) listed.insert(part.file);
-    for (const std::string& name : internal::file_names_in(folder_)) {
+    for (const std::string& name : files::file_names_in(folder_)) {
       if ((internal::part_file_index(name) && !listed.contains(name)) ||
-          internal::is_temp_name(name)) {
+          files::is_temp_name(name)) {
         remove_file(join_uri(folder_, name));
       }
     }
@@ -239,16 +236,16 @@ class FolderOutput : public ResumableOutput {
 }  // namespace
 
 void refuse_foreign_files(const std::string& folder, const std::string& manifest_folder) {
-  if (internal::read_file_if_exists(join_uri(manifest_folder, internal::kManifestName))) return;
-  const std::string lock = internal::file_name_of(output_lock_uri(folder));
-  for (const std::string& name : internal::file_names_in(folder)) {
-    if (name == lock || internal::is_temp_name(name)) continue;
+  if (files::read_file_if_exists(join_uri(manifest_folder, internal::kManifestName))) return;
+  const std::string lock = files::name_of(output_lock_uri(folder));
+  for (const std::string& name : files::file_names_in(folder)) {
+    if (name == lock || files::is_temp_name(name)) continue;
     throw JobError(ExitCode::kConfiguration,
                    folder + " holds " + name + ", which no Pomona run recorded (no " +
                        internal::kManifestName +
                        "), and Pomona never removes or overwrites files it cannot prove its "
-                       "own: give an empty or new folder, or pass --overwrite to replace its "
-                       "results");
+                       "own: give an empty or new folder, or replace the output",
+                   Setting::kOverwrite);
   }
 }
 
@@ -260,14 +257,14 @@ void unpublish(const std::string& folder) { remove_file(join_uri(folder, kSucces
 
 void publish_parts(const std::string& folder, const std::vector<ManifestEntry>& parts) {
   write_manifest(folder, parts);
-  internal::write_file_atomically(join_uri(folder, kSuccessName), "");
+  files::write_file_atomically(join_uri(folder, kSuccessName), "");
   std::unordered_set<std::string> published = {internal::kManifestName, kSuccessName};
   for (const ManifestEntry& part : parts) published.insert(part.file);
-  const internal::Location location = internal::locate(folder);
+  const files::Location location = files::locate(folder);
   arrow::fs::FileSelector selector;
   selector.base_dir = location.path;
   selector.recursive = true;
-  const auto entries = internal::check_io(location.fs->GetFileInfo(selector), "read", folder);
+  const auto entries = files::check_io(location.fs->GetFileInfo(selector), "read", folder);
   std::vector<std::string> folders;
   for (const arrow::fs::FileInfo& entry : entries) {
     const std::string relative = entry.path().substr(location.path.size() + 1);
@@ -275,16 +272,15 @@ void publish_parts(const std::string& folder, const std::vector<ManifestEntry>& 
     if (entry.IsDirectory()) {
       folders.push_back(entry.path());
     } else {
-      internal::check_io(location.fs->DeleteFile(entry.path()), "remove",
-                         join_uri(folder, relative));
+      files::check_io(location.fs->DeleteFile(entry.path()), "remove", join_uri(folder, relative));
     }
   }
   // Then the folders, deepest first (S3 keeps an emptied folder as a marker object).
   std::sort(folders.begin(), folders.end(), std::greater<>());
   for (const std::string& path : folders) {
     const arrow::fs::FileInfo info =
-        internal::check_io(location.fs->GetFileInfo(path), "remove", path);
-    if (info.IsDirectory()) internal::check_io(location.fs->DeleteDir(path), "remove", path);
+        files::check_io(location.fs->GetFileInfo(path), "remove", path);
+    if (info.IsDirectory()) files::check_io(location.fs->DeleteDir(path), "remove", path);
   }
 }
 

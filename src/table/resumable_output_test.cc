@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_folder_for_tests.h"
 #include "names_in_folder_for_tests.h"
 #include "pomona/error.h"
 #include "pomona/table.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 namespace {
@@ -17,6 +17,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::names_in;
+using ::testing::Not;
 using testing::TempFolder;
 
 constexpr int kDim = 2;
@@ -163,7 +164,9 @@ TEST(ResumableOutput, AManifestPomonaDidNotWriteIsAConfigurationErrorSuggestingO
     FAIL() << "expected JobError";
   } catch (const JobError& error) {
     EXPECT_EQ(error.code(), ExitCode::kConfiguration);
-    EXPECT_THAT(error.what(), HasSubstr("--overwrite"));
+    EXPECT_THAT(error.what(), HasSubstr("replace the output to start it afresh"));
+    EXPECT_THAT(error.what(), Not(HasSubstr("--")));  // the CLI names --overwrite, Python its own
+    EXPECT_EQ(error.setting(), Setting::kOverwrite);
   }
 }
 

@@ -1,18 +1,15 @@
 // RowBatchBuilder and row_schema (include/pomona/table_arrow.h).
 #include <arrow/util/key_value_metadata.h>
 
-#include <new>
-
 #include "pomona/error.h"
+#include "pomona/files.h"
 #include "pomona/table_arrow.h"
 
 namespace pomona {
 namespace {
 
-// Builders fail only when memory runs out, which nothing here can recover from.
-void check_append(const arrow::Status& status) {
-  if (!status.ok()) throw std::bad_alloc();
-}
+// Builders fail when memory runs out or a column outgrows Arrow's offsets: the job stops.
+void check_append(const arrow::Status& status) { files::check_arrow(status, "build a row batch"); }
 
 // Appends values as one list, or a null list when values is null.
 void append_floats(arrow::ListBuilder& builder, const std::vector<float>* values) {

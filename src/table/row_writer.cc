@@ -42,8 +42,8 @@ class ParquetRowWriter : public RowWriter {
     current_.reset();
     if (!folder_.empty()) {
       // Last: the commit point that readers honouring _SUCCESS wait for.
-      const std::string success = join_uri(folder_, kSuccessName);
-      write_file_atomically(success, "");
+      const std::string success = files::join_uri(folder_, kSuccessName);
+      files::write_file_atomically(success, "");
       published_.push_back(success);
     }
     return published_;
@@ -58,7 +58,7 @@ class ParquetRowWriter : public RowWriter {
  private:
   void open_next_part() {
     const std::string path =
-        folder_.empty() ? file_path_ : join_uri(folder_, part_file_name(next_index_));
+        folder_.empty() ? file_path_ : files::join_uri(folder_, part_file_name(next_index_));
     current_ = std::make_unique<PartFile>(path, schema_, options_);
     ++next_index_;
   }
@@ -86,10 +86,11 @@ class ParquetRowWriter : public RowWriter {
 // first, so it stops counting as complete, then its manifest and part files) removed; other files
 // left alone.
 void prepare_output_folder(const std::string& folder) {
-  make_folder(folder);
-  for (const char* name : {kSuccessName, kManifestName}) remove_file(join_uri(folder, name));
-  for (const std::string& name : file_names_in(folder)) {
-    if (part_file_index(name)) remove_file(join_uri(folder, name));
+  files::make_folder(folder);
+  for (const char* name : {kSuccessName, kManifestName})
+    files::remove_file(files::join_uri(folder, name));
+  for (const std::string& name : files::file_names_in(folder)) {
+    if (part_file_index(name)) files::remove_file(files::join_uri(folder, name));
   }
 }
 
@@ -105,7 +106,7 @@ std::unique_ptr<RowWriter> open_folder_writer(const std::string& folder,
 
 bool is_single_file_output(const std::string& output) {
   // Spark names its output folders "x.parquet"; an existing folder stays a folder.
-  return output.ends_with(".parquet") && !internal::is_folder(output);
+  return output.ends_with(".parquet") && !files::is_folder(output);
 }
 
 std::unique_ptr<RowWriter> RowWriter::open(const std::string& output,
@@ -114,8 +115,7 @@ std::unique_ptr<RowWriter> RowWriter::open(const std::string& output,
     internal::prepare_output_folder(output);
     return internal::open_folder_writer(output, options, {});
   }
-  const size_t slash = output.rfind('/');
-  internal::make_folder(slash == std::string::npos ? "." : output.substr(0, slash + 1));
+  files::make_folder(files::containing_folder(output));
   return std::make_unique<internal::ParquetRowWriter>("", output, options,
                                                       internal::PartNumbering{});
 }

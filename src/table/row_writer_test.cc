@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_folder_for_tests.h"
 #include "names_in_folder_for_tests.h"
 #include "pomona/error.h"
 #include "pomona/table.h"
 #include "pomona/table_arrow.h"
+#include "temp_folder_for_tests.h"
 
 namespace pomona {
 

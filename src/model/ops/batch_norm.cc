@@ -1,4 +1,4 @@
-#include "model/ops/batch_norm.h"
+#include "ops/batch_norm.h"
 
 #include <cmath>
 

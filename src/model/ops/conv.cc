@@ -1,4 +1,4 @@
-#include "model/ops/conv.h"
+#include "ops/conv.h"
 
 #include <algorithm>
 

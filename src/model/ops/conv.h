@@ -6,8 +6,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 
-#include "model/ops/batch_norm.h"
-#include "model/ops/plan.h"
+#include "ops/batch_norm.h"
+#include "ops/plan.h"
 
 namespace pomona::model {
 

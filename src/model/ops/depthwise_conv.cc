@@ -1,4 +1,4 @@
-#include "model/ops/depthwise_conv.h"
+#include "ops/depthwise_conv.h"
 
 namespace pomona::model {
 

@@ -2,7 +2,7 @@
 // folded in, as a grouped oneDNN convolution (one group per channel).
 #pragma once
 
-#include "model/ops/conv.h"
+#include "ops/conv.h"
 
 namespace pomona::model {
 

@@ -1,4 +1,4 @@
-#include "model/ops/global_avg_pool.h"
+#include "ops/global_avg_pool.h"
 
 namespace pomona::model {
 

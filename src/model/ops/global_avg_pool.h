@@ -1,7 +1,7 @@
 // Keras GlobalAveragePooling2D: the mean of each channel over height and width.
 #pragma once
 
-#include "model/ops/plan.h"
+#include "ops/plan.h"
 
 namespace pomona::model {
 

@@ -1,4 +1,4 @@
-#include "model/ops/plan.h"
+#include "ops/plan.h"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
-// The filesystem abstraction (io/filesystem.h) and S3 configuration (include/pomona/io.h).
-#include "io/filesystem.h"
+// Files named by URIs (include/pomona/files.h) and S3 configuration (include/pomona/io.h).
+#include "pomona/files.h"
 
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/file.h>
@@ -18,11 +18,11 @@
 #include <random>
 #include <sstream>
 
-#include "io/arrow_status.h"
 #include "pomona/error.h"
+#include "s3_filesystem.h"
 
 namespace pomona {
-namespace internal {
+namespace files {
 namespace {
 
 constexpr std::string_view kS3Scheme = "s3://";
@@ -123,22 +123,11 @@ std::string home_file(const char* variable, const char* under_home) {
   return env_or(variable, env_or("HOME", "") + under_home);
 }
 
-std::string parent_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
-}
-
-std::string name_of(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
-
 }  // namespace
 
 Location locate(const std::string& uri) {
   if (is_s3_uri(uri)) {
-    std::string path = uri.substr(kS3Scheme.size());
-    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    std::string path = without_trailing_slashes(uri.substr(kS3Scheme.size()));
     if (path.empty() || path.front() == '/') {
       throw JobError(ExitCode::kConfiguration, "bad S3 URI " + uri + ": write s3://bucket/prefix");
     }
@@ -154,6 +143,27 @@ std::string join_uri(std::string_view folder, std::string_view name) {
   if (!joined.empty() && joined.back() != '/') joined += '/';
   joined += name;
   return joined;
+}
+
+std::string without_trailing_slashes(std::string uri) {
+  while (uri.size() > 1 && uri.back() == '/') uri.pop_back();
+  return uri;
+}
+
+std::string folder_of(std::string_view uri) {
+  const size_t slash = uri.rfind('/');
+  return std::string(slash == std::string_view::npos ? std::string_view()
+                                                     : uri.substr(0, slash + 1));
+}
+
+std::string containing_folder(std::string_view uri) {
+  std::string folder = folder_of(uri);
+  return folder.empty() ? "." : folder;
+}
+
+std::string name_of(std::string_view uri) {
+  const size_t slash = uri.rfind('/');
+  return std::string(slash == std::string_view::npos ? uri : uri.substr(slash + 1));
 }
 
 void initialize_s3() {
@@ -256,7 +266,7 @@ AtomicFile::AtomicFile(std::string uri) : uri_(std::move(uri)), location_(locate
     stream_ = check_io(location_.fs->OpenOutputStream(location_.path), "create", uri_);
     return;
   }
-  temp_path_ = parent_of(location_.path) + temp_name_of(location_.path);
+  temp_path_ = folder_of(location_.path) + temp_name_of(location_.path);
   local_stream_ = check_io(arrow::io::FileOutputStream::Open(temp_path_), "create", uri_);
   stream_ = local_stream_;
 }
@@ -325,7 +335,8 @@ void check_bucket_exists(const Location& location, const std::string& uri) {
   if (info.type() == arrow::fs::FileType::NotFound) {
     throw JobError(ExitCode::kInputOutput,
                    "no such bucket '" + bucket + "' for " + uri +
-                       ": check the bucket name, --s3-endpoint and --s3-region");
+                       ": check the bucket name, the S3 endpoint and the S3 region",
+                   Setting::kS3Location);
   }
 }
 
@@ -382,11 +393,8 @@ void remove_temp_files(const std::string& folder, const std::string& prefix) {
 }
 
 void remove_temp_files_of(const std::string& output_file) {
-  const size_t slash = output_file.rfind('/');
-  const std::string folder = slash == std::string::npos ? "." : output_file.substr(0, slash + 1);
-  std::string stem = output_file.substr(slash == std::string::npos ? 0 : slash + 1);
-  stem = stem.substr(0, stem.rfind('.') + 1);
-  remove_temp_files(folder, stem);
+  const std::string name = name_of(output_file);
+  remove_temp_files(containing_folder(output_file), name.substr(0, name.rfind('.') + 1));
 }
 
 void sync_folder(const std::string& uri) {
@@ -401,45 +409,45 @@ void sync_folder(const std::string& uri) {
   close(fd);
 }
 
-}  // namespace internal
+}  // namespace files
 
 void check_writable(const std::string& folder) {
   // On S3 the probe's own upload says what is wrong (no bucket, refused credentials, denied).
-  if (!internal::locate(folder).is_s3) internal::make_folder(folder);
+  if (!files::locate(folder).is_s3) files::make_folder(folder);
   std::string probe = "_pomona_write_probe-";
   std::random_device random;
   for (int i = 0; i < 4; ++i) probe += std::to_string(random());
-  const std::string uri = internal::join_uri(folder, probe);
-  internal::write_file_atomically(uri, "pomona write probe");
-  internal::remove_file(uri);
+  const std::string uri = files::join_uri(folder, probe);
+  files::write_file_atomically(uri, "pomona write probe");
+  files::remove_file(uri);
 }
 
 S3OptionsScope::S3OptionsScope(const S3Options& options)
-    : options_(options), outer_(internal::scoped_options) {
-  internal::scoped_options = &options_;
+    : options_(options), outer_(files::scoped_options) {
+  files::scoped_options = &options_;
 }
 
-S3OptionsScope::~S3OptionsScope() { internal::scoped_options = outer_; }
+S3OptionsScope::~S3OptionsScope() { files::scoped_options = outer_; }
 
 S3Options S3OptionsScope::current() {
-  if (internal::scoped_options) return *internal::scoped_options;
-  internal::S3State& state = internal::s3_state();
+  if (files::scoped_options) return *files::scoped_options;
+  files::S3State& state = files::s3_state();
   std::lock_guard lock(state.mutex);
   return state.options;
 }
 
 void configure_s3(const S3Options& options) {
-  internal::S3State& state = internal::s3_state();
+  files::S3State& state = files::s3_state();
   std::lock_guard lock(state.mutex);
   state.options = options;
 }
 
-bool is_s3_uri(std::string_view uri) { return uri.starts_with(internal::kS3Scheme); }
+bool is_s3_uri(std::string_view uri) { return uri.starts_with(files::kS3Scheme); }
 
-int64_t s3_retry_count() { return internal::retries_so_far.load(std::memory_order_relaxed); }
+int64_t s3_retry_count() { return files::retries_so_far.load(std::memory_order_relaxed); }
 
 void finalize_s3() {
-  internal::S3State& state = internal::s3_state();
+  files::S3State& state = files::s3_state();
   std::lock_guard lock(state.mutex);
   state.filesystems.clear();
   if (arrow::fs::IsS3Initialized()) (void)arrow::fs::FinalizeS3();

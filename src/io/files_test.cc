@@ -1,4 +1,4 @@
-#include "io/filesystem.h"
+#include "pomona/files.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,11 +8,11 @@
 #include <set>
 #include <thread>
 
-#include "io/arrow_status.h"
-#include "io/temp_folder_for_tests.h"
 #include "pomona/error.h"
+#include "s3_filesystem.h"
+#include "temp_folder_for_tests.h"
 
-namespace pomona::internal {
+namespace pomona::files {
 namespace {
 
 using pomona::testing::TempFolder;
@@ -86,6 +86,17 @@ TEST(JoinUri, AddsOneSlash) {
             "s3://bucket/out/part-00000.parquet");
   EXPECT_EQ(join_uri("s3://bucket/out/", "_SUCCESS"), "s3://bucket/out/_SUCCESS");
   EXPECT_EQ(join_uri("/tmp/out", "_SUCCESS"), "/tmp/out/_SUCCESS");
+}
+
+TEST(UriParts, FolderNameAndTrailingSlashesOfLocalAndS3Uris) {
+  EXPECT_EQ(folder_of("s3://bucket/out/x.parquet"), "s3://bucket/out/");
+  EXPECT_EQ(folder_of("x.parquet"), "");
+  EXPECT_EQ(containing_folder("x.parquet"), ".");
+  EXPECT_EQ(containing_folder("/tmp/out/x.parquet"), "/tmp/out/");
+  EXPECT_EQ(name_of("s3://bucket/out/x.parquet"), "x.parquet");
+  EXPECT_EQ(name_of("x.parquet"), "x.parquet");
+  EXPECT_EQ(without_trailing_slashes("s3://bucket/out//"), "s3://bucket/out");
+  EXPECT_EQ(without_trailing_slashes("/"), "/");
 }
 
 TEST(ArrowS3Options, EndpointUrlGivesSchemeAndHost) {
@@ -215,6 +226,26 @@ TEST(ReasonOf, S3FailuresThatStopAJobSayWhatToDoOnOneLine) {
   EXPECT_EQ(reason_of(arrow::Status::IOError("disk on fire")), "disk on fire");
 }
 
+// The CLI names --s3-profile and Python S3Options(profile=...): the message names neither.
+TEST(CheckIo, S3FailuresCarryTheSettingToChangeAndNameNoFlag) {
+  const auto setting_of = [](const char* aws_error) {
+    try {
+      check_io(arrow::Status::IOError(aws_error), "read", "s3://b/x");
+    } catch (const JobError& error) {
+      EXPECT_THAT(error.what(), Not(HasSubstr("--")));
+      EXPECT_THAT(error.what(), HasSubstr("cannot read s3://b/x: "));
+      return error.setting();
+    }
+    ADD_FAILURE() << "no JobError for " << aws_error;
+    return Setting::kNone;
+  };
+  EXPECT_EQ(setting_of("AWS Error INVALID_ACCESS_KEY_ID during ListObjectsV2"),
+            Setting::kS3Credentials);
+  EXPECT_EQ(setting_of("AWS Error NO_SUCH_BUCKET during ListObjectsV2"), Setting::kS3Location);
+  EXPECT_EQ(setting_of("AWS Error ACCESS_DENIED during GetObject"), Setting::kNone);
+  EXPECT_NO_THROW(check_io(arrow::Status::OK(), "read", "s3://b/x"));
+}
+
 TEST(AtomicFile, LocalFileAppearsOnlyWhenPublished) {
   TempFolder folder;
   const std::string uri = folder / "model.parquet";
@@ -270,4 +301,4 @@ TEST(TempNames, AreHiddenAndRecognised) {
 }
 
 }  // namespace
-}  // namespace pomona::internal
+}  // namespace pomona::files

@@ -1,27 +1,41 @@
-// The one filesystem abstraction of Pomona, for io/, table/ and pca/: a URI (plain path,
-// file://, s3://) resolved to an arrow::fs::FileSystem and a path in it, plus the few file
-// operations the commit protocol needs, each with the right guarantee on each store.
+// Files and folders named by URIs (plain paths, file://, s3://bucket/key), for every module that
+// reads or writes them: the URI string helpers, a URI resolved to an arrow::fs::FileSystem and a
+// path in it, the few file operations the commit protocol needs (each with the right guarantee on
+// each store), and how an Arrow failure reads in Pomona's one-line messages. Implemented in io/.
 #pragma once
 
 #include <arrow/filesystem/filesystem.h>
-#include <arrow/filesystem/s3fs.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/result.h>
+#include <arrow/status.h>
 
-#include <atomic>
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "pomona/io.h"
+#include "pomona/error.h"
 
 namespace arrow::io {
 class FileOutputStream;
 }
 
-namespace pomona::internal {
+namespace pomona::files {
+
+// URIs are handled as strings: std::filesystem would take s3://bucket/key for a relative path.
+
+// folder + "/" + name, without doubling a trailing slash.
+std::string join_uri(std::string_view folder, std::string_view name);
+// uri without trailing slashes ("/" itself stays).
+std::string without_trailing_slashes(std::string uri);
+// The folder part of uri with its trailing "/": "s3://b/x/" for "s3://b/x/y.parquet", "" for a
+// bare local name.
+std::string folder_of(std::string_view uri);
+// The folder holding uri, to list or create: folder_of(uri), or "." for a bare local name.
+std::string containing_folder(std::string_view uri);
+// The name after the last "/" of uri.
+std::string name_of(std::string_view uri);
 
 // A file or folder named by a URI, on the filesystem that holds it.
 struct Location {
@@ -34,36 +48,6 @@ struct Location {
 // S3FileSystem (configure_s3), made on first use. Throws JobError(kConfiguration) for an s3://
 // URI without a bucket, JobError(kInputOutput) when S3 cannot be initialised.
 Location locate(const std::string& uri);
-
-// folder + "/" + name, without doubling a trailing slash.
-std::string join_uri(std::string_view folder, std::string_view name);
-
-// The Arrow options configure_s3 leads to, with the environment read now (exposed for tests).
-// Initialises the AWS SDK (finalize_s3 before exit).
-arrow::fs::S3Options arrow_s3_options(const S3Options& options);
-
-// Retries requests the AWS SDK marks retryable (throttling, 5xx, dropped connections) up to
-// max_retries times (kMaxConnectRetries for a refused connection), after a delay drawn uniformly
-// from [0, min(cap, base * 2^attempt)] ("full jitter", so clients throttled together do not retry
-// together), and counts the retries.
-class CountingRetryStrategy : public arrow::fs::S3RetryStrategy {
- public:
-  static constexpr int64_t kBaseDelayMs = 50;
-  static constexpr int64_t kMaxDelayMs = 5'000;
-  // Retries of a connection refused or a host not resolved (a down or mistyped endpoint).
-  static constexpr int64_t kMaxConnectRetries = 2;
-  static bool is_connect_failure(const std::string& message);
-
-  CountingRetryStrategy(int max_retries, std::atomic<int64_t>& retries)
-      : max_retries_(max_retries), retries_(retries) {}
-  bool ShouldRetry(const AWSErrorDetail& error, int64_t attempted_retries) override;
-  int64_t CalculateDelayBeforeNextRetry(const AWSErrorDetail& error,
-                                        int64_t attempted_retries) override;
-
- private:
-  const int max_retries_;
-  std::atomic<int64_t>& retries_;
-};
 
 // ".<name>.tmp-<pid>": hidden from readers, and distinct per process.
 std::string temp_name_of(std::string_view final_name);
@@ -125,4 +109,32 @@ void remove_temp_files_of(const std::string& output_file);
 // to do (a completed upload is durable).
 void sync_folder(const std::string& uri);
 
-}  // namespace pomona::internal
+// "No such file or directory" when the status carries an errno (the usual case for local files),
+// otherwise Arrow's own message on one line; for S3 errors that stop a job (no such bucket, bad
+// credentials, access denied) preceded by what to do about them.
+std::string reason_of(const arrow::Status& status);
+
+// Throws JobError(kInputOutput) "cannot ACTION URI: reason_of(status)" unless status is ok, with
+// the setting to change for the S3 errors that have one (credentials, endpoint and region).
+void check_io(const arrow::Status& status, const std::string& action, const std::string& uri);
+
+// The value of result, or the JobError above.
+template <typename T>
+T check_io(arrow::Result<T> result, const std::string& action, const std::string& uri) {
+  check_io(result.status(), action, uri);
+  return std::move(result).ValueUnsafe();
+}
+
+// Throws JobError(kInputOutput) "cannot ACTION: reason_of(status)" unless status is ok: for Arrow
+// work on no file, such as building arrays (which fails when memory runs out, or an array
+// outgrows Arrow's 2 GiB offsets), so the failure reads as Arrow's message.
+void check_arrow(const arrow::Status& status, const std::string& action);
+
+// The value of result, or the JobError above.
+template <typename T>
+T check_arrow(arrow::Result<T> result, const std::string& action) {
+  check_arrow(result.status(), action);
+  return std::move(result).ValueUnsafe();
+}
+
+}  // namespace pomona::files

@@ -1,5 +1,5 @@
 // A fresh folder under the test temp dir, removed with everything in it when the test ends. Shared
-// by the io/ and table/ tests.
+// by the tests of several modules (pomona_file_test_support, cmake/PomonaHelpers.cmake).
 #pragma once
 
 #include <gtest/gtest.h>

@@ -22,7 +22,7 @@ FACES = ("cli", "python", "spark", "job")
 TABLE_HEADER = "| `pomona featurize` | `pomona.featurize_batch` | `pomona.spark` | Spark job | meaning |"
 NOT_OPTIONS = {"self", "spark"}  # parameters that are the receiver, not options
 # Rows whose faces mean different things by one name, so their defaults may differ (the table's
-# meaning column says how): the CLI's read-ahead of a process, Spark's GETs per Python worker.
+# meaning column says how): the CLI's read-ahead of a process (-1: by input), Spark's of a task.
 DEFAULTS_MAY_DIFFER = {"io_threads"}
 NO_DEFAULT = "no default"
 

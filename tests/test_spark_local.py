@@ -134,7 +134,8 @@ def test_job_writes_the_cli_layout_and_the_pca_model(spark, case, capsys):
     table = pq.read_table(output)  # part files; _pca_model.parquet is skipped as the CLI's is
     assert table.column_names == ["path", "label", "features", "error", "pca"]
     # Written by the CLI's writer: its metadata and compression.
-    part, cli_metadata = sorted((output / "features").glob("part-*.parquet"))[0], pq.read_schema(root / "cli.parquet").metadata
+    part = sorted(output.glob("part-*.parquet"))[0]
+    cli_metadata = pq.read_schema(root / "cli.parquet").metadata
     for key in (b"pomona.version", b"pomona.feature_dim"):
         assert pq.read_schema(part).metadata[key] == cli_metadata[key]
     assert pq.ParquetFile(part).metadata.row_group(0).column(2).compression == "ZSTD"

@@ -47,7 +47,8 @@ NB_MODULE(_pomona, module) {
     try {
       std::rethrow_exception(thrown);
     } catch (const pomona::JobError& job_error) {
-      nb::object raised = nb::handle(error)(pomona::python::in_python_words(job_error));
+      const std::string message = pomona::python::in_python_words(job_error);
+      nb::object raised = nb::handle(error)(message.c_str());
       raised.attr("exit_code") = static_cast<int>(job_error.code());
       PyErr_SetObject(error, raised.ptr());
     }

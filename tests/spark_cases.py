@@ -1,8 +1,10 @@
 """Shared by the Python and Spark end-to-end tests: one image tree with corrupt files, the CLI's
 rows for it, and comparisons of rows and PCA models against the CLI's."""
+import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -17,6 +19,23 @@ CORRUPT_FILES = {
     "Broken/bad_header.jpg": b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4,
 }
 TRUNCATED = "Broken/truncated.jpg"
+
+
+def local_spark(app_name: str, **conf: str):
+    """A local[2] SparkSession for a test module, its workers running this venv's Python (which
+    imports pomona), quiet (no UI, progress bars or INFO logs), with conf's settings added."""
+    from pyspark.sql import SparkSession
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    builder = (SparkSession.builder.master("local[2]").appName(app_name)
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "16"))
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def make_inputs(root: pathlib.Path, sample) -> pathlib.Path:

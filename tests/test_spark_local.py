@@ -1,9 +1,7 @@
 """pomona.spark on Spark local[2] (one session for the module): the same rows and PCA model as
 the pomona command, corrupt files as error rows, and the job's Parquet output."""
-import os
 import pickle
 import shutil
-import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,7 +9,7 @@ import pytest
 
 from conftest import SHARED_SAMPLE
 from spark_cases import (ALPHA, MODEL_OPTIONS, SIZE, assert_same_model, assert_same_rows,
-                         cli_has_pca, cli_pca_model, cli_rows, make_inputs, weights)
+                         cli_has_pca, cli_pca_model, cli_rows, local_spark, make_inputs, weights)
 
 if shutil.which("java") is None:
     pytest.skip("Java is not installed (scripts/bootstrap.sh installs it)", allow_module_level=True)
@@ -26,15 +24,8 @@ MAX_RESULT_MIB = 16
 
 @pytest.fixture(scope="module")
 def spark():
-    from pyspark.sql import SparkSession
-    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers import pomona from this venv
-    session = (SparkSession.builder.master("local[2]").appName("pomona-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "16")
-               # What the driver may receive from one job's tasks: PCA.fit must stay under it.
-               .config("spark.driver.maxResultSize", f"{MAX_RESULT_MIB}m")
-               .getOrCreate())
+    # What the driver may receive from one job's tasks: PCA.fit must stay under it.
+    session = local_spark("pomona-tests", **{"spark.driver.maxResultSize": f"{MAX_RESULT_MIB}m"})
     yield session
     session.stop()
 

@@ -1,7 +1,6 @@
 """pomona.spark's pyspark.ml stages on Spark local[2] (one session for the module): a Pipeline of
 Featurizer and PCA fits, transforms, saves and loads with the CLI's features and projections, and
 composes with Spark ML's StringIndexer and LogisticRegression."""
-import os
 import shutil
 import sys
 
@@ -11,7 +10,7 @@ import pytest
 
 from conftest import SHARED_SAMPLE
 from helpers import make_images, run_pomona
-from spark_cases import ALPHA, MODEL_OPTIONS, SIZE, local_path
+from spark_cases import ALPHA, MODEL_OPTIONS, SIZE, local_path, local_spark
 
 if shutil.which("java") is None:
     pytest.skip("Java is not installed (scripts/bootstrap.sh installs it)", allow_module_level=True)
@@ -24,15 +23,7 @@ K = 8
 
 @pytest.fixture(scope="module")
 def spark():
-    from pyspark.sql import SparkSession
-    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers import pomona from this venv
-    session = (SparkSession.builder.master("local[2]").appName("pomona-ml-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "16")
-               .config("spark.ui.showConsoleProgress", "false")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark("pomona-ml-tests")
     yield session
     session.stop()
 

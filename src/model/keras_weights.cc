@@ -24,10 +24,15 @@
 #include "weights_sandbox.h"
 
 namespace pomona {
+
+JobError weights_file_error(const std::string& path, const std::string& what) {
+  return JobError(ExitCode::kConfiguration, "weights file " + path + " " + what);
+}
+
 namespace {
 
 JobError configuration_error(const std::string& path, const std::string& what) {
-  return JobError(ExitCode::kConfiguration, "weights file " + path + " " + what);
+  return weights_file_error(path, what);
 }
 
 // The message for any read that fails once the file has opened: HDF5 found its header but
@@ -293,24 +298,6 @@ KerasLayers read_keras_layers(std::span<const uint8_t> file, const std::string& 
                               "layers group): give a file written by Keras save_weights");
   }
   return layers;
-}
-
-// HDF5 runs in a child process: see weights_sandbox.h.
-KerasWeights KerasWeights::load(const std::string& path) {
-  std::error_code ignored;
-  if (!std::filesystem::is_regular_file(path, ignored)) {
-    throw configuration_error(
-        path, std::string(std::filesystem::exists(path, ignored) ? "is not a regular file"
-                                                                 : "does not exist") +
-                  ": give the path of a Keras MobileNetV2 weights .h5 file");
-  }
-  const Result<std::vector<uint8_t>> file = read_bytes(path);
-  if (!file.ok()) throw JobError(ExitCode::kConfiguration, file.error());
-  KerasWeights weights;
-  weights.source_ = path;
-  weights.sha256_ = sha256_hex(file.value());
-  weights.layers_ = read_keras_layers_in_child(file.value(), path, SandboxLimits());
-  return weights;
 }
 
 const std::vector<WeightTensor>& KerasWeights::layer(const std::string& name) const {

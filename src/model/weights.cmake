@@ -1,6 +1,6 @@
 # Keras weights (HDF5) and the ~/.keras cache. The download loads libcurl when it starts
 # (http_download.cc): only libcurl's header is used here, and nothing links the library.
-target_sources(pomona_model PRIVATE keras_weights.cc weights_sandbox.cc keras_cache.cc weights_identity.cc
+target_sources(pomona_model PRIVATE keras_weights.cc keras_weights_load.cc weights_sandbox.cc keras_cache.cc weights_identity.cc
                                     http_download.cc)
 target_include_directories(pomona_model SYSTEM PRIVATE ${HDF5_INCLUDE_DIRS} ${CURL_INCLUDE_DIRS})
 target_link_libraries(pomona_model PRIVATE ${HDF5_C_LIBRARIES} ${CMAKE_DL_LIBS} pomona_io)

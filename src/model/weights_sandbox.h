@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "pomona/error.h"
 #include "pomona/model.h"
 
 namespace pomona {
@@ -27,6 +28,9 @@ inline constexpr size_t kMaxWeightValues = size_t{1} << 26;
 // Keras weights, but HDF5 itself may crash or hang on a hostile file: call it only in a process
 // that may die.
 KerasLayers read_keras_layers(std::span<const uint8_t> file, const std::string& path);
+
+// The JobError(kConfiguration) for the weights file path: "weights file PATH what".
+JobError weights_file_error(const std::string& path, const std::string& what);
 
 struct SandboxLimits {
   // How long the child may take before it is killed and the file called damaged.

@@ -25,17 +25,16 @@ std::string flag(bool on) { return on ? "true" : "false"; }
 // Reads one key of settings into value; absent keys keep value (taken from `absent`), or fail
 // when there is none. parse: the text -> value, false when malformed.
 template <typename T, typename Parse>
-std::optional<std::string> read_key(const std::map<std::string, std::string>& settings,
-                                    const char* key, bool required, const char* expected,
-                                    Parse parse, T& value) {
+Status read_key(const std::map<std::string, std::string>& settings, const char* key, bool required,
+                const char* expected, Parse parse, T& value) {
   const auto it = settings.find(key);
   if (it == settings.end()) {
-    if (required) return std::string("no ") + key;
-    return std::nullopt;
+    if (required) return Status::failure(std::string("no ") + key);
+    return Status();
   }
   if (!parse(it->second, value))
-    return std::string(key) + " is not " + expected + ": " + it->second;
-  return std::nullopt;
+    return Status::failure(std::string(key) + " is not " + expected + ": " + it->second);
+  return Status();
 }
 
 template <typename T>
@@ -84,7 +83,7 @@ Result<NetworkIdentity> identity_from_settings(const std::map<std::string, std::
                                                const NetworkIdentity* absent) {
   NetworkIdentity identity = absent ? *absent : NetworkIdentity();
   const bool required = absent == nullptr;
-  for (const std::optional<std::string>& error : {
+  for (const Status& status : {
            read_key(settings, kAlpha, required, "a number", parse_number<float>, identity.alpha),
            read_key(settings, kSize, required, "a number", parse_number<int>, identity.size),
            read_key(settings, kWeightsSha256, required, "a hash", parse_text,
@@ -96,7 +95,7 @@ Result<NetworkIdentity> identity_from_settings(const std::map<std::string, std::
            read_key(settings, kPrecision, required, "fp32 or bf16", parse_precision_name,
                     identity.precision),
        }) {
-    if (error) return Result<NetworkIdentity>::failure(*error);
+    if (!status.ok()) return Result<NetworkIdentity>::failure(status.message());
   }
   return identity;
 }

@@ -14,18 +14,17 @@ namespace {
 using Bytes = Result<std::span<const uint8_t>>;
 
 // decode -> resize -> preprocess one encoded image into `out` (size x size x 3 floats).
-// Returns the row's error message (the read's, or the decoder's), or nullopt when the input is
-// ready for the network.
-std::optional<std::string> prepare(const Bytes& bytes, int size, bool jpeg_draft,
-                                   bool exif_transpose, float* out) {
-  if (!bytes.ok()) return bytes.error();
+// Fails with the row's error message (the read's, or the decoder's); ok when the input is ready
+// for the network.
+Status prepare(const Bytes& bytes, int size, bool jpeg_draft, bool exif_transpose, float* out) {
+  if (!bytes.ok()) return Status::failure(bytes.error());
   const int draft_size = jpeg_draft ? size : 0;
   auto image = exif_transpose ? decode_exif_transposed_resized_like_pillow(bytes.value(), size,
                                                                            size, draft_size)
                               : decode_resized_like_pillow(bytes.value(), size, size, draft_size);
-  if (!image.ok()) return image.error();
+  if (!image.ok()) return Status::failure(image.error());
   preprocess_keras(image.value(), out);
-  return std::nullopt;
+  return Status();
 }
 
 // The caller's inputs: bytes in memory, or files read whole here.
@@ -81,9 +80,13 @@ std::vector<FeatureRow> ChunkFeaturizer::run(InputSource& source, int64_t begin,
   for (int64_t i = begin; i < end; ++i) {
     FeatureRow& row = rows.emplace_back(source.row(i));
     float* slot = input_.data() + ready.size() * pixels_per_image_;
-    row.error = prepare(source.bytes(i, read_buffer_), extractor_.spec().size, jpeg_draft_,
-                        exif_transpose_, slot);
-    if (!row.error) ready.push_back(rows.size() - 1);
+    const Status image = prepare(source.bytes(i, read_buffer_), extractor_.spec().size, jpeg_draft_,
+                                 exif_transpose_, slot);
+    if (image.ok()) {
+      ready.push_back(rows.size() - 1);
+    } else {
+      row.error = image.message();
+    }
   }
   const auto prepared = std::chrono::steady_clock::now();
   if (!ready.empty()) {

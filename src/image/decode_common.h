@@ -13,17 +13,23 @@
 namespace pomona::image_internal {
 
 // Pillow refuses images that are empty or have more than max_pixels pixels (decompression
-// bombs) from their header, before allocating. Returns the error message, or "" when accepted.
-inline std::string refuse_size(int64_t width, int64_t height, int64_t max_pixels) {
+// bombs) from their header, before allocating. Fails with the reason, ok when accepted.
+inline Status refuse_size(int64_t width, int64_t height, int64_t max_pixels) {
   if (width <= 0 || height <= 0) {
-    return "image has no pixels (" + std::to_string(width) + "x" + std::to_string(height) + ")";
+    return Status::failure("image has no pixels (" + std::to_string(width) + "x" +
+                           std::to_string(height) + ")");
   }
   if (width * height > max_pixels) {
-    return "image is " + std::to_string(width) + "x" + std::to_string(height) + " = " +
-           std::to_string(width * height) + " pixels, above the limit of " +
-           std::to_string(max_pixels) + " (possible decompression bomb)";
+    return Status::failure("image is " + std::to_string(width) + "x" + std::to_string(height) +
+                           " = " + std::to_string(width * height) + " pixels, above the limit of " +
+                           std::to_string(max_pixels) + " (possible decompression bomb)");
   }
-  return "";
+  return Status();
+}
+
+// status with its message after `format`'s name ("JPEG: ..."), for the row's error.
+inline Status in_format(const char* format, const Status& status) {
+  return status.ok() ? status : Status::failure(std::string(format) + ": " + status.message());
 }
 
 // Where a decoder writes its RGB rows, top to bottom: a whole image, or the resize taking the

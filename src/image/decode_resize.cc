@@ -45,36 +45,33 @@ ImageFormat sniff_format(std::span<const uint8_t> bytes) {
 
 Status header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
   using namespace image_internal;
-  std::string refused;
   switch (sniff_format(prefix)) {
     case ImageFormat::kJpeg:
-      refused = jpeg_header_refusal(prefix, max_pixels);
-      break;
+      return jpeg_header_refusal(prefix, max_pixels);
     case ImageFormat::kPng:
-      refused = png_header_refusal(prefix, max_pixels);
-      break;
+      return png_header_refusal(prefix, max_pixels);
     case ImageFormat::kOther:
       break;
   }
-  return refused.empty() ? Status() : Status::failure(std::move(refused));
+  return Status();
 }
 
 Result<Rgb8Image> decode_resized_like_pillow(std::span<const uint8_t> bytes, int width, int height,
                                              int jpeg_draft_size, int64_t max_pixels) {
   using namespace image_internal;
   RowStreamResizer resizer(width, height);
-  std::string error;
+  Status decoded;
   switch (sniff_format(bytes)) {
     case ImageFormat::kJpeg:
-      error = decode_jpeg(bytes, max_pixels, jpeg_draft_size, resizer);
+      decoded = decode_jpeg(bytes, max_pixels, jpeg_draft_size, resizer);
       break;
     case ImageFormat::kPng:
-      error = decode_png(bytes, max_pixels, resizer);
+      decoded = decode_png(bytes, max_pixels, resizer);
       break;
     case ImageFormat::kOther:
       return decode_image(bytes, max_pixels);  // fails, with decode_image's message
   }
-  if (!error.empty()) return Result<Rgb8Image>::failure(error);
+  if (!decoded.ok()) return decoded;
   return resizer.finish();
 }
 

@@ -21,8 +21,8 @@ uint32_t read_u16(const uint8_t* p) { return (uint32_t{p[0]} << 8) | p[1]; }
 // Pillow parses the markers up to the first scan in Python before libjpeg sees the data, and
 // refuses some files libjpeg would decode. The segments as Pillow walks them (jpeg_markers.h), with
 // the checks of its segment handlers (JpegImagePlugin's SOF, DQT, APP), so that the same files are
-// refused. Returns an error message, or "" when Pillow would go on.
-std::string check_markers_like_pillow(std::span<const uint8_t> bytes) {
+// refused. Fails with the reason Pillow gives, ok when Pillow would go on.
+Status check_markers_like_pillow(std::span<const uint8_t> bytes) {
   bool have_frame = false;
   JpegMarkerWalker walker(bytes);
   for (JpegSegment segment; walker.next(segment);) {
@@ -35,33 +35,36 @@ std::string check_markers_like_pillow(std::span<const uint8_t> bytes) {
     const bool is_frame =
         marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
     if (is_frame) {
-      if (payload.size() < 6) return "frame header too short";
-      if (payload[0] != 8) return "cannot handle " + std::to_string(payload[0]) + "-bit layers";
+      if (payload.size() < 6) return Status::failure("frame header too short");
+      if (payload[0] != 8)
+        return Status::failure("cannot handle " + std::to_string(payload[0]) + "-bit layers");
       if (payload[5] != 1 && payload[5] != 3 && payload[5] != 4) {
-        return "cannot handle " + std::to_string(payload[5]) + "-layer images";
+        return Status::failure("cannot handle " + std::to_string(payload[5]) + "-layer images");
       }
-      if (read_u16(&payload[1]) == 0 || read_u16(&payload[3]) == 0) return "image has no pixels";
+      if (read_u16(&payload[1]) == 0 || read_u16(&payload[3]) == 0)
+        return Status::failure("image has no pixels");
       have_frame = true;
     } else if (marker == 0xDB) {
       for (size_t table = 0; table < payload.size();) {
         const size_t table_size = 1 + (payload[table] >> 4 == 0 ? 64 : 128);
-        if (payload.size() - table < table_size) return "bad quantization table marker";
+        if (payload.size() - table < table_size)
+          return Status::failure("bad quantization table marker");
         table += table_size;
       }
     } else if ((marker == 0xE0 && starts_with("JFIF")) ||
                (marker == 0xEE && starts_with("Adobe"))) {
-      if (payload.size() < 7) return "APP marker too short";
+      if (payload.size() < 7) return Status::failure("APP marker too short");
     } else if (marker == 0xDA) {
-      return have_frame ? "" : "scan before frame header";
+      return have_frame ? Status() : Status::failure("scan before frame header");
     }
   }
   switch (walker.end()) {
     case JpegMarkerWalker::End::kNoMarker:
-      return "no marker found";
+      return Status::failure("no marker found");
     case JpegMarkerWalker::End::kTruncatedSegment:
-      return "file ends inside a marker";
+      return Status::failure("file ends inside a marker");
     default:
-      return "no image data (file ends before the first scan)";
+      return Status::failure("no image data (file ends before the first scan)");
   }
 }
 
@@ -147,21 +150,21 @@ struct Decompressor {
 
 constexpr std::string_view kTruncated = "image file is truncated";
 
-// libjpeg reads the markers up to the first scan. Returns "", kTruncated when the bytes end
-// first, or libjpeg's error.
-std::string read_header(Decompressor& d) {
-  if (setjmp(d.errors.jump)) return d.error_message();
+// libjpeg reads the markers up to the first scan. Fails with kTruncated when the bytes end
+// first, or with libjpeg's error.
+Status read_header(Decompressor& d) {
+  if (setjmp(d.errors.jump)) return Status::failure(d.error_message());
   int header;
   do {
     header = jpeg_read_header(&d.cinfo, FALSE);
   } while (header == JPEG_HEADER_TABLES_ONLY);
-  return header == JPEG_SUSPENDED ? std::string(kTruncated) : "";
+  return header == JPEG_SUSPENDED ? Status::failure(std::string(kTruncated)) : Status();
 }
 
-// The scans, after read_header and the size check. Returns "" on success or the error message.
-std::string run_libjpeg(Decompressor& d, int draft_size, RgbRowSink& sink,
-                        std::vector<uint8_t>& cmyk_rows) {
-  if (setjmp(d.errors.jump)) return d.error_message();
+// The scans, after read_header and the size check: ok, or fails with the error message.
+Status run_libjpeg(Decompressor& d, int draft_size, RgbRowSink& sink,
+                   std::vector<uint8_t>& cmyk_rows) {
+  if (setjmp(d.errors.jump)) return Status::failure(d.error_message());
   jpeg_decompress_struct& cinfo = d.cinfo;
   if (draft_size > 0) {
     cinfo.scale_num = 1;
@@ -175,7 +178,7 @@ std::string run_libjpeg(Decompressor& d, int draft_size, RgbRowSink& sink,
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   cinfo.dct_method = JDCT_ISLOW;
   cinfo.do_fancy_upsampling = TRUE;
-  if (!jpeg_start_decompress(&cinfo)) return std::string(kTruncated);
+  if (!jpeg_start_decompress(&cinfo)) return Status::failure(std::string(kTruncated));
 
   // libjpeg writes straight into the sink's rows (CMYK goes through one strip of its own).
   const int width = static_cast<int>(cinfo.output_width);
@@ -195,7 +198,7 @@ std::string run_libjpeg(Decompressor& d, int draft_size, RgbRowSink& sink,
         rows[r] = cmyk ? &cmyk_rows[cmyk_row_bytes * r] : strip.data + (filled + r) * row_bytes;
       }
       const int read = static_cast<int>(jpeg_read_scanlines(&cinfo, rows, wanted));
-      if (read == 0) return std::string(kTruncated);
+      if (read == 0) return Status::failure(std::string(kTruncated));
       if (cmyk) {
         for (int r = 0; r < read; ++r) {
           inverted_cmyk_to_rgb(rows[r], width, strip.data + (filled + r) * row_bytes);
@@ -207,43 +210,41 @@ std::string run_libjpeg(Decompressor& d, int draft_size, RgbRowSink& sink,
   }
   // Like Pillow, a file that ends after the last row but before EOI is complete enough.
   jpeg_finish_decompress(&cinfo);
-  return "";
+  return Status();
 }
 
 }  // namespace
 
-std::string decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
-                        RgbRowSink& sink) {
-  if (std::string refused = check_markers_like_pillow(bytes); !refused.empty()) {
-    return "JPEG: " + refused;
+Status decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
+                   RgbRowSink& sink) {
+  if (Status refused = check_markers_like_pillow(bytes); !refused.ok()) {
+    return in_format("JPEG", refused);
   }
   Decompressor decompressor(bytes);
-  if (std::string error = read_header(decompressor); !error.empty()) return "JPEG: " + error;
+  if (Status header = read_header(decompressor); !header.ok()) return in_format("JPEG", header);
   // Pillow refuses by the size in the header, whatever scale it decodes at.
-  if (std::string refused =
+  if (Status refused =
           refuse_size(decompressor.cinfo.image_width, decompressor.cinfo.image_height, max_pixels);
-      !refused.empty()) {
-    return "JPEG: " + refused;
+      !refused.ok()) {
+    return in_format("JPEG", refused);
   }
   std::vector<uint8_t> cmyk_rows;
-  const std::string error = run_libjpeg(decompressor, draft_size, sink, cmyk_rows);
-  return error.empty() ? error : "JPEG: " + error;
+  return in_format("JPEG", run_libjpeg(decompressor, draft_size, sink, cmyk_rows));
 }
 
-std::string jpeg_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
+Status jpeg_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
   // Both walks stop at the first scan, so a header complete in the prefix reads as in the file.
-  if (!check_markers_like_pillow(prefix).empty()) return "";
+  if (!check_markers_like_pillow(prefix).ok()) return Status();
   Decompressor decompressor(prefix);
-  if (!read_header(decompressor).empty()) return "";
-  const std::string refused =
-      refuse_size(decompressor.cinfo.image_width, decompressor.cinfo.image_height, max_pixels);
-  return refused.empty() ? refused : "JPEG: " + refused;
+  if (!read_header(decompressor).ok()) return Status();
+  return in_format("JPEG", refuse_size(decompressor.cinfo.image_width,
+                                       decompressor.cinfo.image_height, max_pixels));
 }
 
 Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size) {
   ImageRowSink sink;
-  if (std::string error = decode_jpeg(bytes, max_pixels, draft_size, sink); !error.empty()) {
-    return Result<Rgb8Image>::failure(error);
+  if (Status decoded = decode_jpeg(bytes, max_pixels, draft_size, sink); !decoded.ok()) {
+    return decoded;
   }
   return std::move(sink.image());
 }

@@ -18,12 +18,12 @@ namespace pomona::image_internal {
 Result<Rgb8Image> decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels,
                               int draft_size = 0);
 
-// The same, writing the rows to `sink` as libjpeg produces them. Returns "" or the error message
-// (the sink may have taken some rows by then).
-std::string decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
-                        RgbRowSink& sink);
+// The same, writing the rows to `sink` as libjpeg produces them. Fails with the error message (the
+// sink may have taken some rows by then).
+Status decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels, int draft_size,
+                   RgbRowSink& sink);
 
 // header_refusal (include/pomona/image.h) for bytes with has_jpeg_soi.
-std::string jpeg_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels);
+Status jpeg_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels);
 
 }  // namespace pomona::image_internal

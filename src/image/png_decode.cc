@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,11 +69,12 @@ bool is_valid_mode(int bit_depth, int color_type) {
   }
 }
 
-// The content checks of Pillow's chunk handlers that refuse a file; "" when the chunk is fine.
-std::string chunk_content_error(const PngChunk& chunk, const Header& header, bool have_header) {
+// The content checks of Pillow's chunk handlers that refuse a file; ok when the chunk is fine.
+Status check_chunk_content(const PngChunk& chunk, const Header& header, bool have_header) {
   const size_t size = chunk.data.size();
   const auto too_short = [&](size_t minimum) {
-    return size < minimum ? "truncated " + std::string(chunk.type) + " chunk" : std::string();
+    return size < minimum ? Status::failure("truncated " + std::string(chunk.type) + " chunk")
+                          : Status();
   };
   if (chunk.type == "gAMA") return too_short(4);
   if (chunk.type == "cHRM") return too_short(32);
@@ -84,9 +86,9 @@ std::string chunk_content_error(const PngChunk& chunk, const Header& header, boo
   }
   if (chunk.type == "PLTE" && have_header && header.valid_mode && header.color_type == kPalette &&
       size / 3 > 256) {
-    return "invalid palette size";
+    return Status::failure("invalid palette size");
   }
-  return "";
+  return Status();
 }
 
 // Everything read before the image data.
@@ -123,8 +125,8 @@ Result<Preamble> read_preamble(std::span<const uint8_t> bytes) {
       return Result<Preamble>::failure("broken file (bad checksum in chunk " +
                                        std::string(chunk.type) + ")");
     }
-    if (std::string error = chunk_content_error(chunk, header, have_header); !error.empty()) {
-      return Result<Preamble>::failure(error);
+    if (Status content = check_chunk_content(chunk, header, have_header); !content.ok()) {
+      return content;
     }
     const std::span<const uint8_t> data = chunk.data;
     if (chunk.type == "IHDR") {
@@ -286,10 +288,10 @@ class RowDecoder {
   RowDecoder(const RowDecoder&) = delete;
   RowDecoder& operator=(const RowDecoder&) = delete;
 
-  enum class Status { kNeedMore, kDone, kError };
+  enum class Progress { kNeedMore, kDone, kError };
 
   // Feeds the next piece of compressed data (ZipDecode's main loop).
-  Status feed(std::span<const uint8_t> input) {
+  Progress feed(std::span<const uint8_t> input) {
     if (!started_) {
       if (inflateInit(&stream_) != Z_OK) return fail("zlib initialisation failed");
       started_ = true;
@@ -315,14 +317,14 @@ class RowDecoder {
       }
       emit_row();
       last_output_ = 0;
-      if (y_ >= header_.height || status == Z_STREAM_END) return Status::kDone;
+      if (y_ >= header_.height || status == Z_STREAM_END) return Progress::kDone;
       row_.swap(previous_);
     }
-    return Status::kNeedMore;
+    return Progress::kNeedMore;
   }
 
   // The whole inflated data at once, inflated_size(header) bytes: the rows as feed() takes them.
-  Status take_inflated(std::span<const uint8_t> inflated) {
+  Progress take_inflated(std::span<const uint8_t> inflated) {
     for (const uint8_t* next = inflated.data(); y_ < header_.height;) {
       std::memcpy(row_.data(), next, row_len_ + 1);
       next += row_len_ + 1;  // before emit_row moves on to the next pass's row length
@@ -333,7 +335,7 @@ class RowDecoder {
       emit_row();
       row_.swap(previous_);
     }
-    return Status::kDone;
+    return Progress::kDone;
   }
 
   const std::string& error() const { return error_; }
@@ -386,9 +388,9 @@ class RowDecoder {
     }
   }
 
-  Status fail(std::string message) {
+  Progress fail(std::string message) {
     error_ = std::move(message);
-    return Status::kError;
+    return Progress::kError;
   }
 
   const Header& header_;
@@ -415,14 +417,15 @@ class RowDecoder {
 // After the last row Pillow still walks the chunks that follow (load_end): a chunk cut short by
 // the end of the file, or one its handler refuses, makes the whole image an error; a missing
 // IEND or an unreadable chunk header just ends the walk.
-std::string check_trailing_chunks(PngChunkWalker& chunks, const Header& header) {
+Status check_trailing_chunks(PngChunkWalker& chunks, const Header& header) {
   for (PngChunk chunk; chunks.next(chunk);) {
     if (!chunk.complete()) {
-      return "image file is truncated (inside chunk " + std::string(chunk.type) + ")";
+      return Status::failure("image file is truncated (inside chunk " + std::string(chunk.type) +
+                             ")");
     }
-    if (std::string error = chunk_content_error(chunk, header, true); !error.empty()) return error;
+    if (Status content = check_chunk_content(chunk, header, true); !content.ok()) return content;
   }
-  return "";
+  return Status();
 }
 
 }  // namespace
@@ -433,25 +436,25 @@ std::string check_trailing_chunks(PngChunkWalker& chunks, const Header& header) 
 // stream through zlib), the IDAT chunks are all complete and the stream is valid, ends exactly at
 // the last IDAT byte and exactly fills the rows: then Pillow's row-by-row zlib gives the same rows
 // and reaches the same chunks after them. Anything else (damage, an early or late stream end) takes
-// the zlib path, which reproduces Pillow's handling of it. Returns false when it did not decode the
-// image.
+// the zlib path, which reproduces Pillow's handling of it. Returns how the decoding went, or
+// nullopt when this path did not decode the image.
 constexpr size_t kWholeInflateMaxBytes = size_t{64} << 20;
 
-bool decode_png_inflating_whole(std::span<const uint8_t> bytes, const Preamble& preamble,
-                                RgbRowSink& sink, std::string& error) {
+std::optional<Status> decode_png_inflating_whole(std::span<const uint8_t> bytes,
+                                                 const Preamble& preamble, RgbRowSink& sink) {
   const size_t rows_size = inflated_size(preamble.header);
-  if (rows_size > kWholeInflateMaxBytes) return false;
+  if (rows_size > kWholeInflateMaxBytes) return std::nullopt;
   std::vector<std::span<const uint8_t>> pieces;
   size_t compressed_size = 0;
   size_t offset = preamble.first_idat;
   PngChunkWalker idat(bytes, offset);
   for (PngChunk chunk; idat.next(chunk) && chunk.type == "IDAT";) {
-    if (!chunk.complete()) return false;
+    if (!chunk.complete()) return std::nullopt;
     pieces.push_back(chunk.data);
     compressed_size += chunk.data.size();
     offset = chunk.next_offset();
   }
-  if (compressed_size > kWholeInflateMaxBytes) return false;
+  if (compressed_size > kWholeInflateMaxBytes) return std::nullopt;
   // Kept per thread from one image to the next (at most 2 x kWholeInflateMaxBytes): fresh
   // buffers of tens of megabytes cost more in page faults than libdeflate saves.
   thread_local std::vector<uint8_t> joined;
@@ -474,59 +477,58 @@ bool decode_png_inflating_whole(std::span<const uint8_t> bytes, const Preamble& 
                                     inflated.data(), inflated.size(), &compressed_used,
                                     &inflated_made) != LIBDEFLATE_SUCCESS ||
       compressed_used != compressed.size() || inflated_made != inflated.size()) {
-    return false;
+    return std::nullopt;
   }
   RowDecoder rows(preamble, sink);
   PngChunkWalker after_rows(bytes, offset);
-  if (rows.take_inflated(inflated) == RowDecoder::Status::kError) {
-    error = "PNG: " + rows.error();
-  } else if (std::string trailing = check_trailing_chunks(after_rows, preamble.header);
-             !trailing.empty()) {
-    error = "PNG: " + trailing;
-  } else {
-    rows.finish();
+  if (rows.take_inflated(inflated) == RowDecoder::Progress::kError) {
+    return Status::failure("PNG: " + rows.error());
   }
-  return true;
+  if (Status trailing = check_trailing_chunks(after_rows, preamble.header); !trailing.ok()) {
+    return in_format("PNG", trailing);
+  }
+  rows.finish();
+  return Status();
 }
 
-std::string png_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
+Status png_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels) {
   // The preamble ends at the first IDAT: one complete in the prefix reads as in the file.
   Result<Preamble> preamble = read_preamble(prefix);
-  if (!preamble.ok()) return "";
+  if (!preamble.ok()) return Status();
   const Header& header = preamble.value().header;
-  const std::string refused = refuse_size(header.width, header.height, max_pixels);
-  return refused.empty() ? refused : "PNG: " + refused;
+  return in_format("PNG", refuse_size(header.width, header.height, max_pixels));
 }
 
-std::string decode_png(std::span<const uint8_t> bytes, int64_t max_pixels, RgbRowSink& sink) {
+Status decode_png(std::span<const uint8_t> bytes, int64_t max_pixels, RgbRowSink& sink) {
   Result<Preamble> preamble = read_preamble(bytes);
-  if (!preamble.ok()) return "PNG: " + preamble.error();
+  if (!preamble.ok()) return Status::failure("PNG: " + preamble.error());
   const Header& header = preamble.value().header;
-  if (std::string refused = refuse_size(header.width, header.height, max_pixels);
-      !refused.empty()) {
-    return "PNG: " + refused;
+  if (Status refused = refuse_size(header.width, header.height, max_pixels); !refused.ok()) {
+    return in_format("PNG", refused);
   }
 
-  if (std::string error; decode_png_inflating_whole(bytes, preamble.value(), sink, error)) {
-    return error;
+  if (std::optional<Status> decoded = decode_png_inflating_whole(bytes, preamble.value(), sink)) {
+    return *decoded;
   }
   // Consecutive IDAT chunks form one zlib stream (PngImageFile.load_read); anything else
   // before the last row means the image is truncated.
   RowDecoder rows(preamble.value(), sink);
   PngChunkWalker chunks(bytes, preamble.value().first_idat);
   for (PngChunk chunk;;) {
-    if (!chunks.next(chunk) || chunk.type != "IDAT") return "PNG: image file is truncated";
+    if (!chunks.next(chunk) || chunk.type != "IDAT") {
+      return Status::failure("PNG: image file is truncated");
+    }
     switch (rows.feed(chunk.data)) {
-      case RowDecoder::Status::kError:
-        return "PNG: " + rows.error();
-      case RowDecoder::Status::kDone:
-        if (std::string error = check_trailing_chunks(chunks, header); !error.empty()) {
-          return "PNG: " + error;
+      case RowDecoder::Progress::kError:
+        return Status::failure("PNG: " + rows.error());
+      case RowDecoder::Progress::kDone:
+        if (Status trailing = check_trailing_chunks(chunks, header); !trailing.ok()) {
+          return in_format("PNG", trailing);
         }
         rows.finish();
-        return "";
-      case RowDecoder::Status::kNeedMore:
-        if (!chunk.complete()) return "PNG: image file is truncated";
+        return Status();
+      case RowDecoder::Progress::kNeedMore:
+        if (!chunk.complete()) return Status::failure("PNG: image file is truncated");
         break;
     }
   }
@@ -534,9 +536,7 @@ std::string decode_png(std::span<const uint8_t> bytes, int64_t max_pixels, RgbRo
 
 Result<Rgb8Image> decode_png(std::span<const uint8_t> bytes, int64_t max_pixels) {
   ImageRowSink sink;
-  if (std::string error = decode_png(bytes, max_pixels, sink); !error.empty()) {
-    return Result<Rgb8Image>::failure(error);
-  }
+  if (Status decoded = decode_png(bytes, max_pixels, sink); !decoded.ok()) return decoded;
   return std::move(sink.image());
 }
 

@@ -16,10 +16,10 @@ namespace pomona::image_internal {
 Result<Rgb8Image> decode_png(std::span<const uint8_t> bytes, int64_t max_pixels);
 
 // The same, writing the rows to `sink` (top to bottom as they are inflated, unless interlaced).
-// Returns "" or the error message (the sink may have taken some rows by then).
-std::string decode_png(std::span<const uint8_t> bytes, int64_t max_pixels, RgbRowSink& sink);
+// Fails with the error message (the sink may have taken some rows by then).
+Status decode_png(std::span<const uint8_t> bytes, int64_t max_pixels, RgbRowSink& sink);
 
 // header_refusal (include/pomona/image.h) for bytes with the PNG signature.
-std::string png_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels);
+Status png_header_refusal(std::span<const uint8_t> prefix, int64_t max_pixels);
 
 }  // namespace pomona::image_internal

@@ -58,6 +58,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> List[str]:
+    """The API (__all__) and the submodules, not the modules this one imports."""
+    return sorted(set(__all__) | {"job", "ml"})
+
+
 BatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
 # The CLI's columns as Spark types.

@@ -36,17 +36,18 @@ constexpr int64_t kRecallQueries = 200;
   throw JobError(ExitCode::kInputOutput, message);
 }
 
-// The rows of FEATURES that have features: raw values, labels, paths.
+// The rows of FEATURES that have features: their values checked and packed by the one reader of
+// feature rows (FeatureBlock), their labels and paths.
 struct LabelledRows {
-  int dim = 0;
-  std::vector<float> values;
+  explicit LabelledRows(const std::string& features) : block(features) {}
+  FeatureBlock block;
   std::vector<std::string> labels;
   std::vector<std::string> paths;
   int64_t error_rows = 0;
 };
 
 LabelledRows read_labelled_rows(const std::string& features) {
-  LabelledRows rows;
+  LabelledRows rows(features);
   int64_t index = 0;
   read_row_batches(features, 4096, [&](std::vector<FeatureRow>& batch) {
     for (FeatureRow& row : batch) {
@@ -55,22 +56,13 @@ LabelledRows read_labelled_rows(const std::string& features) {
         ++rows.error_rows;
         continue;
       }
-      const std::string where = features + " row " + std::to_string(at) + " (" + row.path + ")";
+      const std::string name = std::to_string(at) + " (" + row.path + ")";
       if (row.label.empty()) {
-        bad_input(where +
+        bad_input(features + " row " + name +
                   " has no label: an index needs labelled rows (the label is the image's "
                   "parent folder name)");
       }
-      if (rows.dim == 0) rows.dim = static_cast<int>(row.features.size());
-      if (static_cast<int>(row.features.size()) != rows.dim) {
-        bad_input(where + " has " + std::to_string(row.features.size()) +
-                  " features, the rows before it " + std::to_string(rows.dim) +
-                  ": features of different networks cannot share an index");
-      }
-      for (float v : row.features) {
-        if (!std::isfinite(v)) bad_input(where + " has a NaN or infinite feature");
-      }
-      rows.values.insert(rows.values.end(), row.features.begin(), row.features.end());
+      rows.block.add(name, row.features);
       rows.labels.push_back(std::move(row.label));
       rows.paths.push_back(std::move(row.path));
     }
@@ -309,30 +301,31 @@ std::unique_ptr<ClassIndex> ClassIndex::build(const std::string& features,
 
   LabelledRows rows = read_labelled_rows(features);
   const int64_t added = static_cast<int64_t>(rows.labels.size());
+  const int dim = rows.block.dim();
   if (s->feature_dim == 0) {
-    s->feature_dim = rows.dim;
-    s->space_dim = rows.dim;
+    s->feature_dim = dim;
+    s->space_dim = dim;
     if (!options.pca_model.empty()) {
       const PcaModel pca = PcaModel::load(options.pca_model);
-      if (pca.dim() != rows.dim) {
-        bad_input(features + " has " + std::to_string(rows.dim) + " features, the PCA model " +
+      if (pca.dim() != dim) {
+        bad_input(features + " has " + std::to_string(dim) + " features, the PCA model " +
                   options.pca_model + " projects " + std::to_string(pca.dim()));
       }
       s->space_dim = pca.k();
       s->axes.assign(pca.components().begin(), pca.components().end());
     }
-  } else if (rows.dim != s->feature_dim) {
-    bad_input(features + " has " + std::to_string(rows.dim) + " features, the index " +
+  } else if (dim != s->feature_dim) {
+    bad_input(features + " has " + std::to_string(dim) + " features, the index " +
               options.merge_with + " " + std::to_string(s->feature_dim));
   }
 
   // Rows in the index space, before centring.
   std::vector<float> projected(added * s->space_dim);
   if (s->axes.empty()) {
-    projected = rows.values;
+    projected.assign(rows.block.values().begin(), rows.block.values().end());
   } else {
     Eigen::Map<RowMatrix>(projected.data(), added, s->space_dim) =
-        ConstRowMap(rows.values.data(), added, s->feature_dim) *
+        ConstRowMap(rows.block.values().data(), added, s->feature_dim) *
         ConstRowMap(s->axes.data(), s->space_dim, s->feature_dim).transpose();
   }
   if (s->centre.empty()) {

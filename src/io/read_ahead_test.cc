@@ -226,7 +226,9 @@ TEST(ReadAhead, KeepsMoreReadsInFlightWhileWorkersWaitOnSlowReads) {
 
 TEST(ReadAhead, ThrottlingLowersTheReadsInFlight) {
   const std::vector<ObjectInfo> inputs = inputs_of_size(400, 10);
-  SlowStore store(std::chrono::milliseconds(2), /*throttled_from=*/100);
+  // Reads of 10 ms, not 2: growth needs the taker to find every allowed read busy, which a loaded
+  // machine (threads scheduled late, reads already done) made it miss with 2 ms reads.
+  SlowStore store(std::chrono::milliseconds(10), /*throttled_from=*/100);
   ReadAhead read_ahead(inputs, 32, 1 << 20, store.reader(), store.throttles());
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(read_ahead.take(i).ok()) << i;
   EXPECT_GT(store.peak(), ReadAhead::kInitialReads);  // grown before the throttling

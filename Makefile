@@ -22,12 +22,14 @@ test: build python wheel
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	POMONA_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests
 
-# One manylinux wheel per CPython 3.11-3.13 found here, into dist/, checked by tools/check_wheel.py
+# One manylinux wheel per CPython 3.10-3.13 found here, into dist/, checked by tools/check_wheel.py
 # (scripts/build_wheels.sh). deploy-test installs one in a clean Debian root and runs it on a
 # Spark cluster whose workers never saw the build (tests/test_deploy.py; needs root).
-# Rebuilt only when a source of the wheels changed (make test and make deploy-test both need them).
-WHEEL_SOURCES := $(shell find src include python cmake -type f -not -name '*.pyc') CMakeLists.txt \
-  pyproject.toml scripts/build_wheels.sh scripts/build_hdf5.sh scripts/finish_wheel.py tools/check_wheel.py
+# Rebuilt only when a source of the wheels changed (make test and make deploy-test both need them),
+# .deps/ (the fetched cpp-httplib, see scripts/bootstrap.sh) and the .venv's pins included.
+WHEEL_SOURCES := $(shell find src include python cmake third_party .deps -type f -not -name '*.pyc' 2>/dev/null) \
+  CMakeLists.txt pyproject.toml requirements.txt scripts/build_wheels.sh scripts/build_hdf5.sh \
+  scripts/finish_wheel.py tools/check_wheel.py
 wheel: bootstrap dist/.built
 dist/.built: $(WHEEL_SOURCES)
 	@bash scripts/build_wheels.sh

@@ -8,14 +8,16 @@ Load comes from `hey` (Debian), closed loop at each concurrency, POSTing one ima
 a 100x100 JPEG (Fruits-like) and a 1024x768 photo, generated, the same bytes for both stacks. Per
 point: p50/p95/p99 latency of the 200 answers and their throughput. Both servers run 2 networks
 (Pomona --threads 2; uvicorn --workers 2, ORT one intra-op thread each) and a deep queue for the
-sweep. Then:
+sweep (Pomona: 64 places, a wait budget of a minute). Then:
   - saturation: the best 100x100 throughput against Pomona's network alone at 2 threads (two
     single-thread networks, feature_extractor_benchmark, batch 1) measured just before;
-  - shedding: Pomona with its default queue (one place per network) offered twice its saturation rate open
-    loop (hey -q): the share answered 503, and the p99 of the accepted against the unloaded p50;
+  - shedding: Pomona with its defaults (wait budget: one image's network time) offered twice its
+    saturation rate open loop (hey -q; once from one hey, whose 64 workers fire together, once
+    from 8 staggered), then a closed loop of 32: the share answered 503, goodput, the p99 of the
+    accepted against the unloaded p50, and the server's mean per stage for the accepted;
   - peak RSS of each server (VmHWM; the peer's summed over its processes).
 hey runs on the same 2 cores as the server: both stacks pay for it alike.
---shedding-only: Pomona alone, the 100x100 sweep then the shedding runs, once per server variant
+--shedding-only: Pomona alone, the 100x100 sweep, the network alone, then the shedding runs, once per server variant
 (NAME=VALUE,... for `pomona serve --NAME VALUE ...`; "defaults": none), all in one run.
 """
 import argparse
@@ -35,6 +37,10 @@ import urllib.request
 from measure import (BENCH_PYTHON, ROOT, bench_data, command_text, make_images, run_measured,
                      save_result, seeded_weights)
 from peers import pomona_network
+
+
+# The sweep's server: a deep queue and no wait budget to speak of, so that it measures capacity.
+DEEP_QUEUE = ("--queue", 64, "--max-wait-ms", 60000, "--connection-threads", 128)
 
 
 def free_port():
@@ -77,22 +83,34 @@ def percentile(sorted_values, q):
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-def hey(url, image, seconds, concurrency, rate=None):
-    """One hey run: throughput of 200s, latency percentiles (ms) of the 200s, statuses."""
-    cmd = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-m", "POST", "-D", str(image),
+def hey(url, image, seconds, concurrency, rate=None, processes=1):
+    """One hey run: throughput of 200s, latency percentiles (ms) of the 200s, statuses.
+    processes > 1: that many hey processes share the concurrency, started 1/processes of a rate
+    tick apart, so that their workers' ticks interleave instead of firing together."""
+    cmd = ["hey", "-z", f"{seconds}s", "-c", str(concurrency // processes), "-m", "POST", "-D", str(image),
            "-T", "image/jpeg", "-t", "30", "-o", "csv"]
     if rate:
         cmd += ["-q", f"{rate:.3f}"]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
-    rows = list(csv.DictReader(io.StringIO(out)))
+    started = []
+    for p in range(processes):
+        if p:
+            time.sleep(1 / rate / processes)
+        started.append(subprocess.Popen(cmd + [url], stdout=subprocess.PIPE, text=True))
+    rows = []
+    for process in started:
+        out = process.communicate()[0]
+        if process.returncode:
+            sys.exit(f"serve_bench: hey failed ({process.returncode})")
+        rows += csv.DictReader(io.StringIO(out))
     ok = sorted(1000 * float(r["response-time"]) for r in rows if r["status-code"] == "200")
     statuses = {}
     for r in rows:
         statuses[r["status-code"]] = statuses.get(r["status-code"], 0) + 1
     span = max((float(r["offset"]) + float(r["response-time"]) for r in rows), default=seconds)
-    return {"concurrency": concurrency, "ok_per_s": len(ok) / span, "p50_ms": percentile(ok, 0.50),
+    return {"concurrency": concurrency, "ok_per_s": len(ok) / span, "mean_ms": sum(ok) / max(1, len(ok)),
+            "p50_ms": percentile(ok, 0.50),
             "p95_ms": percentile(ok, 0.95), "p99_ms": percentile(ok, 0.99), "statuses": statuses,
-            "command": command_text(cmd + [url])}
+            "command": (f"{processes} x " if processes > 1 else "") + command_text(cmd + [url])}
 
 
 def start_pomona(build, index, weights, port, *server_args):
@@ -136,18 +154,29 @@ def stop(process, group=False):
     return rss
 
 
-def stage_sums(base):
-    """{stage: (seconds, count)} of the server's pomona_stage_seconds (Pomona only)."""
+def metrics(base):
+    """The server's /metrics as {series: value} (Pomona only; None for the peer)."""
     try:
         text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
     except urllib.error.HTTPError:
         return None
-    sums = {}
-    for stage in ("decode", "network"):
-        total = float(text.split(f'pomona_stage_seconds_sum{{stage="{stage}"}} ')[1].split()[0])
-        count = int(text.split(f'pomona_stage_seconds_count{{stage="{stage}"}} ')[1].split()[0])
-        sums[stage] = (total, count)
-    return sums
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+            if line and not line.startswith("#")}
+
+
+def stage_sums(base):
+    """{stage: (seconds, count)} of the server's pomona_stage_seconds (Pomona only)."""
+    m = metrics(base)
+    if m is None:
+        return None
+    return {key.split('"')[1]: (value, m[key.replace("_sum{", "_count{")]) for key, value in m.items()
+            if key.startswith("pomona_stage_seconds_sum{")}
+
+
+def stage_means_ms(before, after):
+    """Mean ms per stage between two stage_sums (the answered requests of those seconds)."""
+    return {stage: 1000 * (after[stage][0] - before[stage][0]) / max(1, after[stage][1] - before[stage][1])
+            for stage in after}
 
 
 def point(url, image, seconds, concurrency):
@@ -182,25 +211,42 @@ def shedding(build, index, weights, image, seconds, saturation, unloaded_p50, *s
           flush=True)
     port = free_port()
     process, command = start_pomona(build, index, weights, port, *server_args)
-    workers = 64
-    shed = hey(f"http://127.0.0.1:{port}/v1/classify", image, seconds, workers, rate=2 * saturation / workers)
-    # hey's workers fire on the same ticks (bursts of 64): a closed loop of 32 clients as well.
-    closed = hey(f"http://127.0.0.1:{port}/v1/classify", image, seconds, 32)
+    base, workers = f"http://127.0.0.1:{port}", 64
+    loads = {"shed": lambda: hey(base + "/v1/classify", image, seconds, workers, rate=2 * saturation / workers),
+             # hey's workers fire on the same ticks (bursts of 64): the same rate from 8 processes
+             # started an eighth of a tick apart (bursts of 8), and a closed loop of 32 clients.
+             "staggered": lambda: hey(base + "/v1/classify", image, seconds, workers,
+                                      rate=2 * saturation / workers, processes=8),
+             "closed": lambda: hey(base + "/v1/classify", image, seconds, 32)}
+    runs = {}
+    for name, load in loads.items():
+        before = stage_sums(base)
+        runs[name] = load()
+        # Where the accepted requests' time went, as the server saw it (means; total: from the
+        # request's arrival, read whole, to its answer), beside the client's mean.
+        runs[name]["server_stage_ms_mean"] = stage_means_ms(before, stage_sums(base))
+        runs[name]["client_ms_mean"] = runs[name].pop("mean_ms")
+    runs["shed"]["metrics_after"] = {k: v for k, v in metrics(base).items()
+                                     if k.startswith(("pomona_requests_total", "pomona_shed_total"))}
     stop(process)
-    for run in (shed, closed):
+    shed, staggered, closed = runs["shed"], runs["staggered"], runs["closed"]
+    for run in (shed, staggered, closed):
         run["share_503"] = run["statuses"].get("503", 0) / max(1, sum(run["statuses"].values()))
         run["accepted_p99_over_unloaded_p50"] = run["p99_ms"] / unloaded_p50
         run["goodput_over_saturation"] = run["ok_per_s"] / saturation
     return {**shed, "server": command, "offered_per_s": 2 * saturation, "unloaded_p50_ms": unloaded_p50,
-            "closed_loop_32": closed}
+            "staggered_8": staggered, "closed_loop_32": closed}
 
 
 def print_shedding(s):
-    for name, run in (("open loop at 2x saturation", s), ("closed loop, 32 clients", s["closed_loop_32"])):
+    for name, run in (("open loop at 2x saturation", s), ("the same from 8 staggered hey", s["staggered_8"]),
+                      ("closed loop, 32 clients", s["closed_loop_32"])):
         print(f"shedding ({s['server']}), {name}: {100 * run['share_503']:.0f} % answered 503, goodput "
               f"{run['goodput_over_saturation']:.2f} of saturation; accepted p99 {run['p99_ms']:.1f} ms = "
               f"{run['accepted_p99_over_unloaded_p50']:.2f} x the unloaded p50 ({s['unloaded_p50_ms']:.1f} ms; "
               "target < 4)")
+        stages = "  ".join(f"{k} {v:.1f}" for k, v in run["server_stage_ms_mean"].items())
+        print(f"    accepted, mean ms: client {run['client_ms_mean']:.1f}; server {stages}")
 
 
 def variant_args(variant):
@@ -213,12 +259,20 @@ def variant_args(variant):
 def shedding_only(args, build, weights, image, index):
     """The 100x100 sweep (saturation, unloaded p50), then shedding once per server variant."""
     port = free_port()
-    process, _ = start_pomona(build, index, weights, port, "--queue", 64, "--connection-threads", 128)
+    process, _ = start_pomona(build, index, weights, port, *DEEP_QUEUE)
     points = sweep(f"http://127.0.0.1:{port}/v1/classify", {"100x100": image}, args.seconds,
                    [c for c in args.concurrency if c <= 8])["100x100"]
     stop(process)
     saturation, unloaded_p50 = max(p["ok_per_s"] for p in points), points[0]["p50_ms"]
-    result = {"points": points, "variants": []}
+    best = max(points, key=lambda p: p["ok_per_s"])
+    print("== network alone (2 single-thread networks, batch 1)", flush=True)
+    network = pomona_network(build, 2, 3.0, "fp32")["batches"]["1"]["img_per_s"]
+    result = {"points": points, "variants": [], "network_alone_img_per_s": network,
+              "saturation_over_network": saturation / network,
+              "saturation_over_network_same_seconds": best["ok_per_s"] / best["network_bound_per_s"]}
+    print(f"saturation {saturation:.1f} req/s = {result['saturation_over_network']:.2f} of the network alone "
+          f"({network:.1f} img/s; target >= 0.85); {result['saturation_over_network_same_seconds']:.2f} of its "
+          f"2 networks' rate in the same seconds; unloaded p50 {unloaded_p50:.1f} ms, p99 {points[0]['p99_ms']:.1f} ms")
     for variant in args.shed_variants:
         result["variants"].append(shedding(build, index, weights, image, args.seconds, saturation, unloaded_p50,
                                            *variant_args(variant)))
@@ -257,13 +311,13 @@ def main():
                   weights, "--onnx", onnx])
 
     print("== network alone (2 single-thread networks, batch 1)", flush=True)
-    network = pomona_network(build, 2, 3.0)["batches"]["1"]["img_per_s"]
+    network = pomona_network(build, 2, 3.0, "fp32")["batches"]["1"]["img_per_s"]
     print(f"  {network:.1f} img/s")
 
     result = {"network_alone_img_per_s": network, "images": {k: str(v) for k, v in images.items()}}
     port = free_port()
     print("== pomona serve (--threads 2, --queue 64)", flush=True)
-    process, command = start_pomona(build, index, weights, port, "--queue", 64, "--connection-threads", 128)
+    process, command = start_pomona(build, index, weights, port, *DEEP_QUEUE)
     result["pomona"] = {"command": command,
                         "points": sweep(f"http://127.0.0.1:{port}/v1/classify", images, args.seconds,
                                         args.concurrency)}

@@ -38,11 +38,14 @@ add_library(pomona_lapack INTERFACE)
 target_link_libraries(pomona_lapack INTERFACE ${LAPACKE_LIBRARY} ${OPENBLAS_LIBRARY})
 
 set(POMONA_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH "Python of the project's venv")
+# The Python whose pyarrow gives Arrow C++ (headers, libraries): the project's .venv, except for
+# a wheel whose CPython that pyarrow does not support (scripts/build_wheels.sh: cp310, pyarrow 25).
+set(POMONA_ARROW_PYTHON "${POMONA_PYTHON}" CACHE FILEPATH "Python whose pyarrow provides Arrow C++")
 execute_process(
-  COMMAND ${POMONA_PYTHON} -c "import pyarrow as pa; print(pa.get_include()); print(pa.get_library_dirs()[0])"
+  COMMAND ${POMONA_ARROW_PYTHON} -c "import pyarrow as pa; print(pa.get_include()); print(pa.get_library_dirs()[0])"
   OUTPUT_VARIABLE _pyarrow_dirs RESULT_VARIABLE _pyarrow_rc OUTPUT_STRIP_TRAILING_WHITESPACE)
 if(NOT _pyarrow_rc EQUAL 0)
-  message(FATAL_ERROR "pyarrow not found in ${POMONA_PYTHON}: run scripts/bootstrap.sh (make does).")
+  message(FATAL_ERROR "pyarrow not found in ${POMONA_ARROW_PYTHON}: run scripts/bootstrap.sh (make does).")
 endif()
 string(REPLACE "\n" ";" _pyarrow_dirs "${_pyarrow_dirs}")
 list(GET _pyarrow_dirs 0 ARROW_INCLUDE_DIR)
@@ -51,6 +54,11 @@ add_library(pomona_arrow INTERFACE)
 target_include_directories(pomona_arrow SYSTEM INTERFACE ${ARROW_INCLUDE_DIR})
 target_link_directories(pomona_arrow INTERFACE ${ARROW_LIB_DIR})
 target_link_libraries(pomona_arrow INTERFACE parquet arrow)
+# Arrow's S3FileSystem: a library of its own (libarrow_s3) from Arrow 26, inside libarrow before.
+add_library(pomona_arrow_s3 INTERFACE)
+if(EXISTS "${ARROW_LIB_DIR}/libarrow_s3.so")
+  target_link_libraries(pomona_arrow_s3 INTERFACE arrow_s3)
+endif()
 # The binary finds the wheel's libraries where they are installed.
 list(APPEND CMAKE_BUILD_RPATH ${ARROW_LIB_DIR})
 

@@ -3,12 +3,18 @@
 copyright file of the Debian package it came from (or of the Debian source package it was built
 from, scripts/build_hdf5.sh), in <dist-info>/licenses/third_party/, listed in
 third_party/BUNDLED (one line a library: bundled file, Debian package, version, licence file).
+Each component of the repository's third_party/COMPILED_IN (code compiled in from headers or
+sources) gets its licence text from where the build took the code, listed in
+third_party/COMPILED_IN (one line a component: name, source, version, licence file).
 tools/check_wheel.py fails a wheel where one is missing.
 
-usage: python scripts/finish_wheel.py RAW.whl REPAIRED.whl OUT_DIR  (RAW: the wheel before auditwheel)
+usage: python scripts/finish_wheel.py RAW.whl REPAIRED.whl OUT_DIR [ARROW_PYTHON]
+  RAW: the wheel before auditwheel; ARROW_PYTHON: the Python whose pyarrow the wheel was compiled
+  against (default: this one), where PyPI distributions are looked up first
 """
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
@@ -18,7 +24,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
 from check_wheel import read_elf  # noqa: E402  one ELF reader
 
 
@@ -59,8 +66,43 @@ def debian_package(path: str) -> tuple[str, str, str]:
     raise SystemExit(f"finish_wheel: no Debian package owns {path}: its licence is unknown")
 
 
-def main(raw_wheel: str, wheel: str, out_dir: str) -> None:
+def opening_comment(path: Path) -> str:
+    """The text of the /* ... */ comment a source file opens with (its licence), without the stars."""
+    match = re.match(r"\s*/\*(.*?)\*/", path.read_text(), re.S)
+    if not match:
+        raise SystemExit(f"finish_wheel: {path} does not open with a comment (its licence)")
+    return "\n".join(re.sub(r"^ ?\* ?", "", line) for line in match[1].splitlines()).strip() + "\n"
+
+
+def compiled_in_licence(source: str, site: list[str]) -> tuple[str, str]:
+    """(version, licence text) of a licence source of third_party/COMPILED_IN; PyPI distributions
+    are looked up in the folders site first, then in this Python's."""
+    kind, _, what = source.partition(":")
+    if kind == "debian":
+        version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", what], capture_output=True, text=True)
+        if version.returncode != 0:
+            raise SystemExit(f"finish_wheel: Debian package {what} is not installed: run scripts/bootstrap.sh")
+        return version.stdout, Path(f"/usr/share/doc/{what}/copyright").read_text()
+    if kind == "deps":
+        folder = ROOT / ".deps" / what
+        return (folder / "VERSION").read_text().strip(), (folder / "copyright").read_text()
+    if kind == "pypi":
+        name, _, file = what.partition(":")
+        dist = next(iter(importlib.metadata.distributions(name=name, path=site)), None) or \
+            importlib.metadata.distribution(name)
+        if file:
+            return dist.version, opening_comment(Path(dist.locate_file(file)))
+        texts = [Path(dist.locate_file(f)).read_text() for f in dist.files if "/licenses/" in f.as_posix()]
+        if not texts:
+            raise SystemExit(f"finish_wheel: {name} {dist.version} carries no licence files")
+        return dist.version, "\n\n".join(texts)
+    raise SystemExit(f"finish_wheel: third_party/COMPILED_IN: unknown licence source {source}")
+
+
+def main(raw_wheel: str, wheel: str, out_dir: str, arrow_python: str = sys.executable) -> None:
     loaded = loaded_libraries(raw_wheel)
+    site = subprocess.run([arrow_python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.split()
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "wheel", "unpack", "-d", tmp, wheel], check=True,
                        stdout=subprocess.DEVNULL)
@@ -79,6 +121,15 @@ def main(raw_wheel: str, wheel: str, out_dir: str) -> None:
             shutil.copyfile(copyright_file, licence)
             lines.append(f"pomona.libs/{lib.name}\t{package}\t{version}\tthird_party/{licence.name}\n")
         (third_party / "BUNDLED").write_text("".join(lines))
+        lines = []
+        for line in (ROOT / "third_party" / "COMPILED_IN").read_text().splitlines():
+            if line and not line.startswith("#"):
+                name, source, _ = line.split("\t")
+                version, text = compiled_in_licence(source, site)
+                licence = third_party / (re.sub(r"[^A-Za-z0-9.+-]+", "-", name) + ".licence")
+                licence.write_text(text)
+                lines.append(f"{name}\t{source}\t{version}\tthird_party/{licence.name}\n")
+        (third_party / "COMPILED_IN").write_text("".join(lines))
         subprocess.run([sys.executable, "-m", "wheel", "pack", "-d", out_dir, str(root)], check=True,
                        stdout=subprocess.DEVNULL)
 

@@ -1,7 +1,8 @@
 """tools/check_wheel.py on small wheels made here: it passes a conforming one and names each
-violation (a symbol version above the tag, an unbundled library, a bundled library without its
-licence, a bundled libcurl). Also pins include/pomona/condition_wait.h: condition_variable::wait
-without it needs GLIBCXX_3.4.30, above manylinux_2_34."""
+violation (a symbol version above the tag, an unbundled library, a bundled library or compiled-in
+code without its licence, a bundled libcurl, an Arrow SONAME outside the wheel's pyarrow range).
+Also pins include/pomona/condition_wait.h: condition_variable::wait without it needs
+GLIBCXX_3.4.30, above manylinux_2_34."""
 import pathlib
 import subprocess
 import sys
@@ -11,7 +12,16 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from check_wheel import check  # noqa: E402
+from check_wheel import check, compiled_in  # noqa: E402
+
+THIRD_PARTY = "pomona-0.1.0.dist-info/licenses/third_party/"
+# pyproject.toml's ranges, as a built wheel's METADATA writes them.
+METADATA = """Metadata-Version: 2.4
+Name: pomona
+Requires-Dist: pyarrow<27,>=26.0.0; python_version >= "3.11"
+Requires-Dist: pyarrow<26,>=25.0.0; python_version < "3.11"
+Requires-Dist: numpy>=1.26
+"""
 
 WAITS = """
 #include <condition_variable>
@@ -31,13 +41,30 @@ def shared_library(tmp_path, name, source, *libraries) -> bytes:
     return (tmp_path / f"{name}.so").read_bytes()
 
 
+def compiled_in_licences(leave_out=()) -> dict:
+    """The licence texts and listing of third_party/COMPILED_IN's components, as finish_wheel.py
+    writes them, but for leave_out."""
+    kept = [name for name in compiled_in() if name not in leave_out]
+    listing = "".join(f"{name}\tdebian:x\t1\tthird_party/{i}.licence\n" for i, name in enumerate(kept))
+    return {THIRD_PARTY + "COMPILED_IN": listing, **{f"{THIRD_PARTY}{i}.licence": "MIT" for i in range(len(kept))}}
+
+
 def wheel(tmp_path, members: dict, name="pomona-0.1.0-cp311-cp311-manylinux_2_34_x86_64.whl") -> pathlib.Path:
     path = tmp_path / name
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("pomona-0.1.0.dist-info/licenses/LICENSE", "Apache License 2.0")
-        for member, data in members.items():
+        for member, data in {"pomona-0.1.0.dist-info/METADATA": METADATA, **compiled_in_licences(), **members}.items():
             archive.writestr(member, data)
     return path
+
+
+def arrow_stub(tmp_path, major: int) -> str:
+    """A library with the SONAME of Arrow major's libarrow, to link against."""
+    soname = f"libarrow.so.{major}00"
+    (tmp_path / "arrow.cc").write_text("int arrow_stub() { return 0; }")
+    subprocess.run(["g++", "-shared", "-fPIC", f"-Wl,-soname,{soname}", "-o", str(tmp_path / soname),
+                    str(tmp_path / "arrow.cc")], check=True)
+    return str(tmp_path / soname)
 
 
 def test_condition_variable_wait_needs_glibcxx_3_4_30_unless_bound_to_the_old_version(tmp_path):
@@ -84,9 +111,37 @@ def test_a_wheel_without_a_manylinux_tag_is_refused(tmp_path):
         check(wheel(tmp_path, {}, name="pomona-0.1.0-cp311-cp311-linux_x86_64.whl"), sizes=False)
 
 
+def test_compiled_in_code_needs_its_licence_text(tmp_path):
+    assert {"cpp-httplib", "hnswlib", "CLI11", "Eigen", "nanobind", "robin-map"} <= set(compiled_in())
+    without = wheel(tmp_path, compiled_in_licences(leave_out=["hnswlib"]))
+    assert check(without, sizes=False) == [f"hnswlib is compiled in without a licence text in {THIRD_PARTY}"]
+    empty = wheel(tmp_path, {**compiled_in_licences(), f"{THIRD_PARTY}0.licence": " \n"})
+    assert check(empty, sizes=False) == [f"{compiled_in()[0]} is compiled in without a licence text in {THIRD_PARTY}"]
+
+
+def test_each_wheel_needs_the_arrow_soname_of_the_pyarrow_range_it_declares_for_its_python(tmp_path):
+    cp310 = "pomona-0.1.0-cp310-cp310-manylinux_2_34_x86_64.whl"
+    found = "-Wl,-rpath,$ORIGIN/../pyarrow"
+    arrow_25 = shared_library(tmp_path, "a25", "int f() { return 1; }", "-Wl,--no-as-needed", arrow_stub(tmp_path, 25), found)
+    arrow_26 = shared_library(tmp_path, "a26", "int f() { return 1; }", "-Wl,--no-as-needed", arrow_stub(tmp_path, 26), found)
+    assert check(wheel(tmp_path, {"pomona/_pomona.so": arrow_25}, name=cp310), sizes=False) == []
+    assert check(wheel(tmp_path, {"pomona/_pomona.so": arrow_26}), sizes=False) == []
+    assert check(wheel(tmp_path, {"pomona/_pomona.so": arrow_26}, name=cp310), sizes=False) == [
+        "pomona/_pomona.so needs libarrow.so.2600, but the wheel's pyarrow<26,>=25.0.0 for Python 3.10 has "
+        "SONAME libarrow.so.2500"]
+    assert check(wheel(tmp_path, {"pomona/_pomona.so": arrow_25}), sizes=False) == [
+        "pomona/_pomona.so needs libarrow.so.2500, but the wheel's pyarrow<27,>=26.0.0 for Python 3.11 has "
+        "SONAME libarrow.so.2600"]
+    # A range over two majors would let pip pair the wheel with an Arrow ABI it was not built for.
+    wide = METADATA.replace("pyarrow<26,>=25.0.0", "pyarrow<27,>=25.0.0")
+    assert check(wheel(tmp_path, {"pomona/_pomona.so": arrow_25, "pomona-0.1.0.dist-info/METADATA": wide}, name=cp310),
+                 sizes=False) == [
+        "pomona/_pomona.so needs libarrow.so.2500, but pomona-0.1.0-cp310-cp310-manylinux_2_34_x86_64.whl: "
+        "pyarrow<27,>=25.0.0 for Python 3.10 is not >=M.x,<M+1 (one Arrow ABI)"]
+
+
 def test_a_file_that_needs_arrow_must_find_the_pyarrow_package_beside_it(tmp_path):
-    import pyarrow
-    arrow = ["-L" + pyarrow.get_library_dirs()[0], "-Wl,--no-as-needed", "-l:libarrow.so.%d00" % pyarrow.cpp_version_info.major]
+    arrow = ["-Wl,--no-as-needed", arrow_stub(tmp_path, 26)]
     lost = shared_library(tmp_path, "lost", "int f() { return 1; }", *arrow)
     assert check(wheel(tmp_path, {"pomona/bin/pomona": lost}), sizes=False) == [
         "pomona/bin/pomona needs Arrow but has no RPATH entry $ORIGIN/../../pyarrow"]

@@ -26,7 +26,12 @@ if os.environ.get("POMONA_DEPLOY_TEST") != "1":
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
 WHEELHOUSE = ROOT / "build-wheel" / "wheelhouse"  # pyarrow + numpy wheels, kept between runs
-PYARROW_RANGE_ENDS = ["26.0.0", "26.0.1"]  # pyproject.toml: pyarrow>=26.0.0,<27
+PYARROW_RANGE_ENDS = ["26.0.0", "26.0.1"]  # pyproject.toml: pyarrow>=26.0.0,<27 on CPython 3.11+
+# On 3.10: pyarrow>=25.0.0,<26; 25.0.1 is the last pyarrow, and 2.2.6 the last numpy, with cp310 wheels.
+CP310_PYARROW_RANGE_ENDS = ["25.0.0", "25.0.1"]
+CP310_NUMPY = "2.2.6"
+# The CPython 3.10 that scripts/build_wheels.sh built the cp310 wheel with (absent: no 3.10 here).
+CP310_PYTHON = ROOT / "build-wheel" / "venv-cpython-310" / "bin" / "python"
 WORK = "/tmp/pomona-deploy"  # inside the clean root
 
 FEATURIZE_BATCH = f"""
@@ -101,19 +106,24 @@ def work(rootfs, python_tag) -> pathlib.Path:
     wheels = list(DIST.glob(f"pomona-*-{python_tag}-{python_tag}-manylinux_*_x86_64.whl"))
     assert len(wheels) == 1, f"one {python_tag} wheel wanted in {DIST} (make wheel), found {wheels}"
     shutil.copy(wheels[0], work)
-    # pip takes --platform literally: name the tags pyarrow's and numpy's wheels carry.
-    pip = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--implementation", "cp",
-           "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
-           "--python-version", python_tag[2:], "-d", str(WHEELHOUSE)]
-    for pyarrow in PYARROW_RANGE_ENDS:
-        subprocess.run([*pip, "--no-deps", f"pyarrow=={pyarrow}"], check=True)
-    subprocess.run([*pip, f"numpy=={requirement_pin('numpy')}"], check=True)
+    download_to_wheelhouse(python_tag, PYARROW_RANGE_ENDS, requirement_pin("numpy"))
     shutil.copytree(WHEELHOUSE, work / "wheelhouse")
     sample = ROOT.parent / "shared" / "fruits-sample"
     make_inputs(work, sample if sample.is_dir() else None)
     make_weights(work / "weights.h5", ALPHA, SIZE)
     (work / "featurize_batch.py").write_text(FEATURIZE_BATCH)
     return work
+
+
+def download_to_wheelhouse(python_tag: str, pyarrows: list, numpy: str):
+    """PyPI's wheels of each of pyarrows and of numpy for CPython python_tag into WHEELHOUSE."""
+    # pip takes --platform literally: name the tags pyarrow's and numpy's wheels carry.
+    pip = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--implementation", "cp",
+           "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
+           "--python-version", python_tag[2:], "-d", str(WHEELHOUSE)]
+    for pyarrow in pyarrows:
+        subprocess.run([*pip, "--no-deps", f"pyarrow=={pyarrow}"], check=True)
+    subprocess.run([*pip, f"numpy=={numpy}"], check=True)
 
 
 def repaired_wheel(work, python_tag) -> pathlib.Path:
@@ -175,6 +185,38 @@ def test_installed_command_and_module_match_the_host_build_bit_for_bit(rootfs, w
     bad = in_root(rootfs, f"{bin_dir}/pomona", "featurize", "--alpha", "7", f"{WORK}/images", f"{WORK}/x.parquet",
                   check=False)
     assert bad.returncode == 2, bad.stderr
+
+
+@pytest.fixture(scope="module")
+def cp310_wheel() -> pathlib.Path:
+    """The cp310 wheel, with both ends of its pyarrow range and numpy in WHEELHOUSE."""
+    if not CP310_PYTHON.exists():
+        pytest.skip("no CPython 3.10 on this machine, so make wheel made no cp310 wheel")
+    (wheel,) = DIST.glob("pomona-*-cp310-cp310-manylinux_*_x86_64.whl")
+    download_to_wheelhouse("cp310", CP310_PYARROW_RANGE_ENDS, CP310_NUMPY)
+    return wheel
+
+
+@pytest.mark.parametrize("pyarrow", CP310_PYARROW_RANGE_ENDS)
+def test_cp310_wheel_with_either_end_of_its_pyarrow_25_range_matches_the_host_build_bit_for_bit(
+        tmp_path, work, host_rows, cp310_wheel, pyarrow):
+    """The cp310 wheel links pyarrow 25's Arrow C++ (libarrow.so.2500): installed offline into a
+    venv of the CPython 3.10 it was built with (the clean root has only Debian's 3.11), its command
+    and featurize_batch, run with an empty environment, give the host build's features bit for bit."""
+    venv = tmp_path / "venv"
+    subprocess.run([str(CP310_PYTHON), "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-index", "--find-links", str(WHEELHOUSE),
+                    str(cp310_wheel), f"pyarrow=={pyarrow}"], check=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
+           **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")}}
+    subprocess.run([str(venv / "bin/pomona"), "featurize", str(work / "images"), str(tmp_path / "cli.parquet"),
+                    "--weights", str(work / "weights.h5"), *MODEL_OPTIONS, "-q"], env=env, check=True)
+    assert_bit_identical(rows_by_relative_path(tmp_path / "cli.parquet", str(work / "images")), host_rows)
+    printed = subprocess.run([str(venv / "bin/python"), str(work / "featurize_batch.py"), str(work / "images"),
+                              str(work / "weights.h5"), str(tmp_path / "python.parquet")], env=env,
+                             capture_output=True, text=True, check=True).stdout
+    assert f"pyarrow {pyarrow} pomona {venv}/lib/python3.10/site-packages/pomona/" in printed, printed
+    assert_bit_identical(rows_by_relative_path(tmp_path / "python.parquet", str(work / "images")), host_rows)
 
 
 def test_installed_server_answers_healthz_and_a_classify(rootfs, work, python_tag, host_rows, pomona_bin):

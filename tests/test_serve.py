@@ -66,10 +66,14 @@ def test_metrics_count_requests_and_stages(server, photo):
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
     assert 'pomona_requests_total{route="/v1/classify",status="200"}' in text
     assert 'pomona_requests_total{route="other",status="404"}' in text
-    for stage in ("decode", "network", "classify", "total"):
+    for stage in ("queue", "decode", "network", "classify", "total"):
         count = int(text.split(f'pomona_stage_seconds_count{{stage="{stage}"}} ')[1].split()[0])
         assert count >= 1
-    assert "pomona_queue_depth 0" in text and "pomona_queue_capacity 1" in text
+    assert "pomona_queue_depth 0" in text and "pomona_queue_capacity 8" in text  # 4 per network
+    # The wait budget defaults to the network's time per image, timed at start-up.
+    budget = float(text.split("\npomona_wait_budget_seconds ")[1].split()[0])
+    assert 0 < budget < 5
+    assert 'pomona_shed_total{reason="over_budget"}' in text
     assert 'pomona_index_info{version="' in text
 
 
@@ -262,26 +266,70 @@ def big_photo():
     return out.getvalue()
 
 
+def twelve_at_once(port, body):
+    """Twelve clients POST body together; their answers, and the server's shed counts by reason."""
+    results = []
+    start = threading.Barrier(12)
+    def client():
+        start.wait()
+        results.append(request(port, "POST", "/v1/classify", body))
+    clients = [threading.Thread(target=client) for _ in range(12)]
+    for c in clients:
+        c.start()
+    for c in clients:
+        c.join()
+    text = request(port, "GET", "/metrics")[2].decode()
+    shed = {reason: int(text.split(f'pomona_shed_total{{reason="{reason}"}} ')[1].split()[0])
+            for reason in ("full", "over_budget", "overdue", "timeout")}
+    return results, shed
+
+
 def test_full_queue_sheds_with_503_and_retry_after(pomona_bin, fruit_index, split):
-    body = big_photo()
     with Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "1",
                 "--queue", "1") as s:
-        s.wait_ready()
-        results = []
-        start = threading.Barrier(12)
-        def client():
-            start.wait()
-            results.append(request(s.port, "POST", "/v1/classify", body))
-        clients = [threading.Thread(target=client) for _ in range(12)]
-        for c in clients:
-            c.start()
-        for c in clients:
-            c.join()
+        results, shed = twelve_at_once(s.wait_ready().port, big_photo())
         statuses = sorted(r[0] for r in results)
         assert 200 in statuses and 503 in statuses, statuses
         assert set(statuses) <= {200, 503}
-        shed = next(r for r in results if r[0] == 503)
-        assert shed[1]["Retry-After"] == "1" and "busy" in json.loads(shed[2])["error"]
+        shed_answer = next(r for r in results if r[0] == 503)
+        assert shed_answer[1]["Retry-After"] == "1" and "busy" in json.loads(shed_answer[2])["error"]
+        assert sum(shed.values()) == statuses.count(503) and shed["timeout"] == 0, shed
+
+
+@pytest.mark.parametrize("max_wait_ms", [20, 60000])
+def test_the_wait_budget_not_the_places_decides_who_waits(pomona_bin, fruit_index, split, max_wait_ms):
+    """Places for all twelve (--queue 100), one network, images of tens of ms each: a budget of
+    a minute lets every request wait its turn; one of 20 ms sheds those whose expected wait exceeds
+    it at once, and those that waited past it unrun: never for want of a place."""
+    with Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "1",
+                "--queue", "100", "--max-wait-ms", max_wait_ms) as s:
+        results, shed = twelve_at_once(s.wait_ready().port, big_photo())
+    statuses = sorted(r[0] for r in results)
+    if max_wait_ms == 60000:
+        assert statuses == [200] * 12 and sum(shed.values()) == 0, (statuses, shed)
+        return
+    assert 200 in statuses and 503 in statuses and set(statuses) <= {200, 503}, statuses
+    assert shed["full"] == 0 and shed["timeout"] == 0, shed
+    assert shed["over_budget"] + shed["overdue"] == statuses.count(503), shed
+    for status, headers, body in results:
+        if status == 503:
+            assert headers["Retry-After"] == "1", headers
+            assert "wait budget of 20.000 ms" in json.loads(body)["error"], body
+
+
+def test_unknown_method_is_answered_once_and_its_unread_bytes_are_no_further_request(server):
+    """cpp-httplib stops reading an unknown method's request at its request line: the 405 closes
+    the connection, and the headers and body that follow (here a whole GET in the body) are
+    discarded, not answered as further requests."""
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as s:
+        s.sendall(b"BREW /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(smuggled)
+                  + smuggled)
+        answers = b""
+        while chunk := s.recv(65536):
+            answers += chunk
+    assert answers.startswith(b"HTTP/1.1 405 ") and answers.count(b"HTTP/1.1 ") == 1, answers
+    assert b"Connection: close" in answers
 
 
 def test_reload_under_load_swaps_ten_times_without_a_failed_request(pomona_bin, split, fruit_index, tmp_path):
@@ -364,7 +412,8 @@ def test_refuses_an_index_of_other_weights_and_keeps_the_old_on_reload(pomona_bi
 
 
 def test_sigterm_finishes_requests_in_flight_then_exits(pomona_bin, fruit_index, split, photo):
-    s = Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "1", "--queue", "8")
+    s = Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "1", "--queue", "8",
+               "--max-wait-ms", "60000")  # draining, not shedding
     s.wait_ready()
     results = []
     clients = [threading.Thread(target=lambda: results.append(classify(s.port, photo)[0])) for _ in range(6)]

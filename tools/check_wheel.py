@@ -6,9 +6,13 @@ libraries. A wheel fails when
     policy of its tag (auditwheel's manylinux-policy.json) does not allow;
   - a DT_NEEDED library is neither bundled (pomona.libs/), nor Arrow's (from the pyarrow
     dependency), nor on the policy's list of system libraries;
-  - a file that needs Arrow has no RPATH entry to the pyarrow package installed beside it;
+  - a file that needs Arrow has no RPATH entry to the pyarrow package installed beside it, or
+    needs another Arrow SONAME (libarrow.so.2600: Arrow 26) than the pyarrow range that the wheel
+    declares for its Python (Requires-Dist with a python_version marker, pyproject.toml), which
+    must lie within one major version (Arrow's ABI);
   - a bundled library has no licence text (<dist-info>/licenses/third_party/, listed in BUNDLED,
-    see scripts/finish_wheel.py);
+    see scripts/finish_wheel.py), or code compiled in from headers or sources (third_party/
+    COMPILED_IN) has none (listed in the wheel's third_party/COMPILED_IN);
   - libcurl is bundled: the weights download loads the machine's libcurl when it starts
     (src/model/http_download.cc) and the wheels' HDF5 has no driver that needs it
     (scripts/build_hdf5.sh), so a bundled libcurl (with its ~27 libraries) is a regression.
@@ -31,9 +35,13 @@ from typing import Union
 
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Arrow C++ of the pyarrow wheel: never bundled, found in site-packages/pyarrow at run time.
-ARROW_LIBRARY = re.compile(r"^lib(arrow[a-z0-9_]*|parquet)\.so\.\d+$")
+# The SONAME's number is Arrow's major version times 100.
+ARROW_LIBRARY = re.compile(r"^lib(arrow[a-z0-9_]*|parquet)\.so\.(\d+)$")
 # glibc's dynamic loader: part of every manylinux system, never on the policy's list.
 LOADER = "ld-linux-x86-64.so.2"
 # Loaded at run time when present, never bundled (see above).
@@ -77,6 +85,38 @@ def highest(versions: set[str], prefix: str) -> str:
     return max(mine, key=version_key) if mine else "-"
 
 
+def compiled_in() -> list[str]:
+    """The components of third_party/COMPILED_IN: code compiled into the module and the command
+    from headers or sources, whose licence texts every wheel carries."""
+    lines = (ROOT / "third_party" / "COMPILED_IN").read_text().splitlines()
+    return [line.split("\t")[0] for line in lines if line and not line.startswith("#")]
+
+
+def arrow_major(metadata: str, wheel_name: str) -> tuple[int | None, str]:
+    """(Arrow major version, description) of the pyarrow range the wheel's METADATA declares for
+    the Python of its tag (cpXY), or (None, the problem)."""
+    tag = re.search(r"-cp(\d)(\d+)-", wheel_name)
+    if not tag:
+        return None, f"{wheel_name} has no cpXY tag"
+    python = f"{tag[1]}.{tag[2]}"
+    ranges = []
+    for line in metadata.splitlines():
+        if line.startswith("Requires-Dist:"):
+            requirement = Requirement(line.partition(":")[2].strip())
+            if requirement.name == "pyarrow" and (requirement.marker is None or requirement.marker.evaluate(
+                    {"python_version": python, "python_full_version": python + ".0", "extra": ""})):
+                ranges.append(requirement.specifier)
+    if len(ranges) != 1:
+        return None, f"{wheel_name} declares {len(ranges)} pyarrow requirements for Python {python}, not one"
+    (spec,) = ranges
+    lower = [s.version for s in spec if s.operator == ">="]
+    upper = [s.version for s in spec if s.operator == "<"]
+    major = int(lower[0].split(".")[0]) if len(lower) == 1 else None
+    if major is None or upper != [str(major + 1)]:
+        return None, f"{wheel_name}: pyarrow{spec} for Python {python} is not >=M.x,<M+1 (one Arrow ABI)"
+    return major, f"pyarrow{spec} for Python {python}"
+
+
 def policy_of(wheel: Path) -> dict:
     tag = re.search(r"-(manylinux_\d+_\d+)_x86_64\.whl$", wheel.name)
     if not tag:
@@ -93,7 +133,10 @@ def check(wheel: Path, sizes: bool) -> list[str]:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         bundled = {Path(n).name: n for n in names if n.startswith("pomona.libs/")}
-        print(f"{wheel.name}  ({policy['name']})")
+        (dist_info,) = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
+        metadata = archive.read(f"{dist_info}/METADATA").decode() if f"{dist_info}/METADATA" in names else ""
+        major, arrow_range = arrow_major(metadata, wheel.name)
+        print(f"{wheel.name}  ({policy['name']}; {arrow_range if major else 'no pyarrow range'})")
         print(f"  {'file':<50} {'GLIBC':>6} {'GLIBCXX':>8}  needed")
         for name in names:
             elf = read_elf(archive.read(name))
@@ -105,6 +148,12 @@ def check(wheel: Path, sizes: bool) -> list[str]:
             if any(ARROW_LIBRARY.match(n) for n in elf.needed) and to_pyarrow not in elf.rpath:
                 problems.append(f"{name} needs Arrow but has no RPATH entry {to_pyarrow}")
             for needed in elf.needed:
+                arrow = ARROW_LIBRARY.match(needed)
+                if arrow and major is None:
+                    problems.append(f"{name} needs {needed}, but {arrow_range}")
+                elif arrow and int(arrow[2]) != major * 100:
+                    problems.append(f"{name} needs {needed}, but the wheel's {arrow_range} has "
+                                    f"SONAME libarrow.so.{major * 100}")
                 if needed not in bundled and needed not in system and not ARROW_LIBRARY.match(needed):
                     problems.append(f"{name} needs {needed}: neither bundled, nor Arrow's, nor a manylinux system library")
             for library, versions in elf.versions.items():
@@ -114,20 +163,29 @@ def check(wheel: Path, sizes: bool) -> list[str]:
                     prefix, _, number = version.partition("_")
                     if prefix in allowed and number not in allowed[prefix]:
                         problems.append(f"{name} needs {version} from {library}: above {policy['name']}")
-        (dist_info,) = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
         licences = f"{dist_info}/licenses/third_party/"
-        listed = {}
-        if licences + "BUNDLED" in names:
-            for line in archive.read(licences + "BUNDLED").decode().splitlines():
-                library, package, version, licence = line.split("\t")
-                listed[library] = (package, version, licence)
+
+        def listing(file: str) -> dict:
+            """{first column: (the others)} of a tab-separated listing of finish_wheel.py."""
+            if licences + file not in names:
+                return {}
+            lines = archive.read(licences + file).decode().splitlines()
+            return {line.split("\t")[0]: tuple(line.split("\t")[1:]) for line in lines}
+
+        def has_text(licence: str | None) -> bool:
+            member = f"{dist_info}/licenses/{licence}"
+            return licence is not None and member in names and bool(archive.read(member).strip())
+
+        listed = listing("BUNDLED")
+        carried = listing("COMPILED_IN")
+        for component in compiled_in():
+            if not has_text(carried.get(component, (None, None))[-1]):
+                problems.append(f"{component} is compiled in without a licence text in {licences}")
         for path in bundled.values():
             if NOT_BUNDLED.match(Path(path).name):
                 problems.append(f"{path}: libcurl is bundled; the weights download loads it when it starts "
                                 f"and the wheels' HDF5 (scripts/build_hdf5.sh) does not need it")
-            licence = listed.get(path, (None, None, None))[2]
-            member = f"{dist_info}/licenses/{licence}"
-            if licence is None or member not in names or not archive.read(member).strip():
+            if not has_text(listed.get(path, (None, None, None))[2]):
                 problems.append(f"{path} is bundled without a licence text in {licences}")
         if f"{dist_info}/licenses/LICENSE" not in names:
             problems.append(f"{wheel.name} lacks Pomona's own LICENSE")
@@ -137,6 +195,8 @@ def check(wheel: Path, sizes: bool) -> list[str]:
                   f"{total / 1e6:.1f} MB unpacked:")
             for path in sorted(bundled.values(), key=lambda p: -archive.getinfo(p).file_size):
                 print(f"    {archive.getinfo(path).file_size / 1e6:7.2f} MB  {path}  ({listed.get(path, ('?',))[0]})")
+            print(f"  licence texts of {len(carried)} compiled-in components: "
+                  + ", ".join(f"{name} {fields[1]}" for name, fields in carried.items()))
     return problems
 
 

@@ -8,11 +8,13 @@
 // {"error": "..."} naming the problem, and the server keeps serving.
 //
 // Concurrency: `threads` workers, each with its own single-threaded network (ChunkFeaturizer),
-// take requests from one queue of `queue` places; when it is full a request is answered 503 with
-// Retry-After at once. Half a place per network by default (one at 2 networks): the fewer
-// places, the shorter an accepted request's wait under overload; against one place per network,
-// half gave a lower accepted p99 at no loss of goodput (bench/serve_bench.py --shedding-only,
-// README). Connections are
+// take requests from one queue of `queue` places. Admission bounds the wait by design
+// (serve/work_queue.h): a request is queued only while the wait it can expect (the jobs ahead of
+// it over the networks, times the workers' recent time per job) stays within the wait budget
+// `max_wait_ms`, and a queued request that waited past the budget after all is shed unrun by
+// the worker that takes it. Either way, and on a full queue, the answer is 503 with Retry-After
+// at once. The default budget is the network's time for one image, measured at start-up: an
+// answered request waited at most about one image's work. Connections are
 // served by `connection_threads` threads (cpp-httplib's pool), which only read, wait and write;
 // each open connection holds one, and connections beyond them wait unseen, without bound, before
 // their request is even read: hence a pool well above the clients expected at once.
@@ -32,7 +34,9 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;             // 0 = any free port (printed when listening)
   int threads = 0;             // networks (one per core); 0 = all cores
-  int queue = 0;               // requests waiting for a network; 0 = threads / 2 (at least 1)
+  int queue = 0;               // places for requests waiting for a network; 0 = 4 x threads
+  double max_wait_ms = 0;      // wait budget for a network; 0 = the network's time per image
+                               // (timed at start-up)
   int connection_threads = 0;  // 0 = max(128, 16 x threads)
   int top_k = 3;
   ClassifyMethod method = ClassifyMethod::kNearestClassMean;
@@ -43,7 +47,7 @@ struct ServeOptions {
   double receive_timeout_s = 30;        // one request's headers and body must arrive within
                                         // this (from its first byte); else the connection is cut
   double request_timeout_s = 10;        // queue wait + work; longer: 503 (the work is abandoned)
-  int retry_after_s = 1;                // Retry-After of a 503 when the queue is full
+  int retry_after_s = 1;                // Retry-After of a 503 for load
 };
 
 // Binds host:port, prints "pomona: listening on http://HOST:PORT" to stdout, then loads the

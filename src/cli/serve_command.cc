@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kServeExamples = R"(
 Examples:
   pomona serve fruits.index.parquet                      # http://127.0.0.1:8080/ on a phone's network: --host 0.0.0.0
-  pomona serve fruits.index.parquet --port 9000 --threads 2 --queue 8
+  pomona serve fruits.index.parquet --port 9000 --threads 2 --max-wait-ms 50
   kill -HUP $(pidof pomona)                              # swap in a rebuilt index file
 )";
 
@@ -35,8 +35,15 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   command
       ->add_option("--queue", options->queue,
-                   "requests that may wait for a network; more get 503 (0 = half per network)")
+                   "places for requests waiting for a network; more get 503 (0 = 4 per network)")
       ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  command
+      ->add_option("--max-wait-ms", options->max_wait_ms,
+                   "wait budget: a request whose expected wait for a network exceeds it gets 503 "
+                   "at once, one that waited past it gets 503 unrun (0 = the network's time per "
+                   "image, measured at start-up)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command
       ->add_option(

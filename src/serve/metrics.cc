@@ -5,7 +5,7 @@
 namespace pomona::serving {
 namespace {
 
-constexpr const char* kStageNames[] = {"decode", "network", "classify", "total"};
+constexpr const char* kStageNames[] = {"queue", "decode", "network", "classify", "total"};
 
 std::string number(double value) {
   char text[32];
@@ -33,6 +33,17 @@ void Metrics::count_reload(bool ok) {
   ++(ok ? reloads_ok_ : reloads_failed_);
 }
 
+void Metrics::count_shed(const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  ++shed_[reason];
+}
+
+void Metrics::set_wait(double budget_seconds, double per_job_seconds) {
+  std::lock_guard lock(mutex_);
+  wait_budget_seconds_ = budget_seconds;
+  per_job_seconds_ = per_job_seconds;
+}
+
 void Metrics::set_index_version(const std::string& version) {
   std::lock_guard lock(mutex_);
   index_version_ = version;
@@ -55,9 +66,9 @@ std::string Metrics::render() const {
   }
   out +=
       "# HELP pomona_stage_seconds Time per stage of POST /v1/classify (total: from the "
-      "request's arrival to its answer).\n"
+      "request's arrival to its answer; queue: waiting for a network).\n"
       "# TYPE pomona_stage_seconds histogram\n";
-  for (int s = 0; s < 4; ++s) {
+  for (size_t s = 0; s < stages_.size(); ++s) {
     const Histogram& h = stages_[s];
     const std::string stage = std::string("stage=\"") + kStageNames[s] + "\"";
     for (size_t b = 0; b < kBuckets.size(); ++b) {
@@ -69,6 +80,25 @@ std::string Metrics::render() const {
     out += "pomona_stage_seconds_sum{" + stage + "} " + number(h.sum) + "\n";
     out += "pomona_stage_seconds_count{" + stage + "} " + std::to_string(h.count) + "\n";
   }
+  out +=
+      "# HELP pomona_shed_total POST /v1/classify answered 503 for load, by reason (full: no queue "
+      "place; over_budget: the expected wait exceeded the budget; overdue: waited past it; "
+      "timeout: "
+      "the request time limit).\n"
+      "# TYPE pomona_shed_total counter\n";
+  for (const char* reason : {"full", "over_budget", "overdue", "timeout"}) {
+    const auto counted = shed_.find(reason);
+    out += std::string("pomona_shed_total{reason=\"") + reason + "\"} " +
+           std::to_string(counted == shed_.end() ? 0 : counted->second) + "\n";
+  }
+  out +=
+      "# HELP pomona_wait_budget_seconds The longest an answered request may wait for a network.\n"
+      "# TYPE pomona_wait_budget_seconds gauge\npomona_wait_budget_seconds " +
+      number(wait_budget_seconds_) +
+      "\n# HELP pomona_job_seconds_estimate A worker's recent time per job (admission's "
+      "estimate).\n"
+      "# TYPE pomona_job_seconds_estimate gauge\npomona_job_seconds_estimate " +
+      number(per_job_seconds_) + "\n";
   out +=
       "# HELP pomona_queue_depth Requests waiting for a network.\n"
       "# TYPE pomona_queue_depth gauge\npomona_queue_depth " +

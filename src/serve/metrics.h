@@ -1,5 +1,5 @@
 // The server's Prometheus metrics: requests by route and status, latency histograms per stage,
-// queue depth, index version and reloads. Thread-safe.
+// requests shed by reason, queue depth and wait budget, index version and reloads. Thread-safe.
 #pragma once
 
 #include <array>
@@ -11,7 +11,7 @@
 
 namespace pomona::serving {
 
-enum class Stage { kDecode, kNetwork, kClassify, kTotal };
+enum class Stage { kQueue, kDecode, kNetwork, kClassify, kTotal };
 
 class Metrics {
  public:
@@ -19,6 +19,10 @@ class Metrics {
   void count_request(const std::string& route, int status);
   void observe(Stage stage, double seconds);
   void count_reload(bool ok);
+  // A POST /v1/classify answered 503 for load; reason: full, over_budget, overdue or timeout.
+  void count_shed(const std::string& reason);
+  // The queue's wait budget and its current estimate of a worker's time per job.
+  void set_wait(double budget_seconds, double per_job_seconds);
   void set_index_version(const std::string& version);
   void set_queue(int64_t depth, int64_t capacity);
 
@@ -35,7 +39,10 @@ class Metrics {
   };
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, int64_t> requests_;
-  std::array<Histogram, 4> stages_;
+  std::array<Histogram, 5> stages_;
+  std::map<std::string, int64_t> shed_;
+  double wait_budget_seconds_ = 0;
+  double per_job_seconds_ = 0;
   int64_t reloads_ok_ = 0;
   int64_t reloads_failed_ = 0;
   std::string index_version_;

@@ -30,5 +30,21 @@ TEST(Metrics, histogram_buckets_are_cumulative_and_requests_counted_by_route_and
   EXPECT_NE(text.find("pomona_queue_depth 3\n"), std::string::npos);
 }
 
+TEST(Metrics, shed_requests_are_counted_by_reason_every_reason_listed) {
+  Metrics metrics;
+  metrics.count_shed("over_budget");
+  metrics.count_shed("over_budget");
+  metrics.count_shed("overdue");
+  metrics.set_wait(0.008, 0.0095);
+  const std::string text = metrics.render();
+  EXPECT_NE(text.find("pomona_shed_total{reason=\"full\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("pomona_shed_total{reason=\"over_budget\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("pomona_shed_total{reason=\"overdue\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("pomona_shed_total{reason=\"timeout\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("pomona_wait_budget_seconds 0.008\n"), std::string::npos);
+  EXPECT_NE(text.find("pomona_job_seconds_estimate 0.0095\n"), std::string::npos);
+  EXPECT_NE(text.find("pomona_stage_seconds_count{stage=\"queue\"} 0\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pomona::serving

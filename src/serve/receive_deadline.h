@@ -27,6 +27,15 @@ class ConnectionScope {
 // The request on this thread's connection was answered: the next read starts the next one's clock.
 void request_answered();
 
+// The connection on this thread must close once this answer is sent, and what the client sent
+// after it is no request (cpp-httplib stopped reading an unknown method's request at its request
+// line: its headers and body are still unread). The next receive_flags() ends the answer (FIN),
+// discards what arrives until the client closes or kLinger passes, then shuts the socket down:
+// recv() reads end of file and cpp-httplib closes the connection. Closing at once with bytes
+// unread would send a reset, which can destroy the answer before the client reads it.
+void close_after_answer();
+constexpr std::chrono::milliseconds kLinger{1000};
+
 // cpp-httplib's hook before each recv() on `socket`: enforces the limit above (a no-op outside a
 // ConnectionScope) and returns the recv() flags, 0.
 int receive_flags(int socket);

@@ -50,6 +50,20 @@ TEST(ReceiveDeadline, AnAnswerStartsTheNextRequestsClock) {
   EXPECT_TRUE(pair.open());
 }
 
+TEST(ReceiveDeadline, AConnectionClosedAfterItsAnswerDiscardsWhatTheClientStillSent) {
+  SocketPair pair;
+  ConnectionScope scope(10s);
+  receive_flags(pair.fds[0]);
+  close_after_answer();
+  const char rest[] = "Host: x\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n";
+  ASSERT_EQ(send(pair.fds[1], rest, sizeof rest, 0), static_cast<ssize_t>(sizeof rest));
+  shutdown(pair.fds[1], SHUT_WR);  // the client, answered, closes its side
+  EXPECT_EQ(receive_flags(pair.fds[0]), 0);
+  char byte;
+  EXPECT_EQ(recv(pair.fds[0], &byte, 1, 0), 0);  // end of file: nothing left to parse
+  EXPECT_EQ(recv(pair.fds[1], &byte, 1, 0), 0);  // and the client saw the server's end
+}
+
 TEST(ReceiveDeadline, ReadsOutsideAConnectionScopeAreNeverCutOff) {
   SocketPair pair;
   {

@@ -16,19 +16,22 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "metrics.h"
 #include "page.h"
 #include "pomona/error.h"
+#include "pomona/model.h"
 #include "pomona/serve.h"
 #include "work_queue.h"
 
 namespace pomona {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using httplib::Request;
 using httplib::Response;
+using serving::Admission;
+using serving::Clock;
 using serving::Job;
 using serving::Stage;
 
@@ -104,14 +107,33 @@ std::string ms(double value) {
   return text;
 }
 
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// The network's time per image alone: the fastest of 5 runs after a first one (which builds its
+// plan), on the calling thread, single-threaded as the workers run it.
+Clock::duration time_network(const FeatureExtractor& extractor) {
+  set_compute_threads(1);
+  const auto context = extractor.new_context();
+  const int size = extractor.spec().size;
+  std::vector<float> input(static_cast<size_t>(size) * size * 3, 0.5f);
+  std::vector<float> features(extractor.feature_dim());
+  auto fastest = Clock::duration::max();
+  for (int run = 0; run < 6; ++run) {
+    const auto start = Clock::now();
+    extractor.extract(*context, input.data(), 1, features.data());
+    if (run > 0) fastest = std::min(fastest, Clock::now() - start);
+  }
+  return fastest;
+}
+
 class Server {
  public:
   explicit Server(const ServeOptions& options)
       : options_(options),
         threads_(options.threads > 0 ? options.threads
                                      : std::max(1u, std::thread::hardware_concurrency())),
-        queue_(options.queue > 0 ? options.queue : std::max(1, threads_ / 2)) {
-    metrics_.set_queue(0, static_cast<int64_t>(queue_.capacity()));
+        queue_places_(options.queue > 0 ? options.queue : 4 * threads_) {
+    metrics_.set_queue(0, queue_places_);
   }
 
   void run();
@@ -120,6 +142,7 @@ class Server {
   void add_routes();
   void classify(const Request& req, Response& res);
   void work(const IndexNetwork& network);
+  void refuse_busy(Response& res, Admission why, Clock::duration expected_wait);
   std::shared_ptr<const ClassIndex> current_index() {
     std::lock_guard lock(index_mutex_);
     return index_;
@@ -133,7 +156,8 @@ class Server {
 
   const ServeOptions options_;
   const int threads_;
-  serving::WorkQueue queue_;
+  const int queue_places_;
+  std::unique_ptr<serving::WorkQueue> queue_;  // once the network is timed; before ready_
   serving::Metrics metrics_;
   httplib::Server http_;
   std::atomic<bool> ready_{false};
@@ -165,21 +189,25 @@ void Server::classify(const Request& req, Response& res) {
   }
   auto job = std::make_shared<Job>();
   job->bytes = *bytes;
-  if (!queue_.try_push(job)) {
-    res.set_header("Retry-After", std::to_string(options_.retry_after_s));
-    return reply_error(res, 503,
-                       "busy: " + std::to_string(threads_) + " networks and " +
-                           std::to_string(queue_.capacity()) +
-                           " queue places are taken; retry shortly");
-  }
+  Clock::duration expected_wait{};
+  const Admission admission = queue_->try_push(job, Clock::now(), &expected_wait);
+  if (admission != Admission::kAdmitted) return refuse_busy(res, admission, expected_wait);
   const auto deadline = start + seconds<Clock::duration>(options_.request_timeout_s);
   std::unique_lock lock(job->mutex);
   if (!job->done.wait_until(lock, deadline, [&] { return job->finished; })) {
     job->abandoned = true;
+    metrics_.count_shed("timeout");
     res.set_header("Retry-After", std::to_string(options_.retry_after_s));
     return reply_error(res, 503,
                        "timed out: no answer within the request time limit of " +
                            ms(options_.request_timeout_s) + " s");
+  }
+  if (job->shed) {
+    metrics_.count_shed("overdue");
+    res.set_header("Retry-After", std::to_string(options_.retry_after_s));
+    return reply_error(res, 503,
+                       "busy: waited past the wait budget of " + ms(ms(queue_->max_wait())) +
+                           " ms for a network; retry shortly");
   }
   const ImageAnswer& answer = job->answer;
   if (answer.error) {
@@ -188,6 +216,7 @@ void Server::classify(const Request& req, Response& res) {
                        internal ? *answer.error : "not a usable image: " + *answer.error);
   }
   const double total_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  metrics_.observe(Stage::kQueue, ms(job->started_at - job->queued_at) / 1000);
   metrics_.observe(Stage::kDecode, answer.prepare_ms / 1000);
   metrics_.observe(Stage::kNetwork, answer.network_ms / 1000);
   metrics_.observe(Stage::kClassify, answer.classify_ms / 1000);
@@ -199,12 +228,41 @@ void Server::classify(const Request& req, Response& res) {
                   kJson);
 }
 
+// A full queue, or a wait longer than the budget: 503 at once, with Retry-After.
+void Server::refuse_busy(Response& res, Admission why, Clock::duration expected_wait) {
+  res.set_header("Retry-After", std::to_string(options_.retry_after_s));
+  if (why == Admission::kOverBudget) {
+    metrics_.count_shed("over_budget");
+    return reply_error(res, 503,
+                       "busy: the expected wait for a network, " + ms(ms(expected_wait)) +
+                           " ms, exceeds the wait budget of " + ms(ms(queue_->max_wait())) +
+                           " ms; retry shortly");
+  }
+  metrics_.count_shed("full");
+  reply_error(res, 503,
+              "busy: " + std::to_string(threads_) + " networks and " +
+                  std::to_string(queue_->capacity()) + " queue places are taken; retry shortly");
+}
+
 void Server::work(const IndexNetwork& network) {
   const auto featurizer = network.new_featurizer();
-  while (auto job = queue_.pop()) {
+  while (auto job = queue_->pop()) {
+    const auto started = Clock::now();
     {
       std::lock_guard lock(job->mutex);
-      if (job->abandoned) continue;
+      if (job->abandoned) {
+        queue_->finish(std::nullopt);
+        continue;
+      }
+      // Waited past the budget after all (the work got slower since it was admitted): shed it
+      // unrun, so that no answered request waited longer.
+      if (queue_->overdue(*job, started)) {
+        job->shed = job->finished = true;
+        queue_->finish(std::nullopt);
+        job->done.notify_one();
+        continue;
+      }
+      job->started_at = started;
     }
     // Taken now: a reload from here on does not change this request's index.
     const auto index = current_index();
@@ -219,6 +277,7 @@ void Server::work(const IndexNetwork& network) {
     } catch (const std::exception& e) {
       answer.error = std::string("internal error: ") + e.what();
     }
+    queue_->finish(Clock::now() - started);
     {
       std::lock_guard lock(job->mutex);
       job->answer = std::move(answer);
@@ -245,8 +304,10 @@ void Server::add_routes() {
         kJson);
   });
   http_.Get("/metrics", [this](const Request&, Response& res) {
-    metrics_.set_queue(static_cast<int64_t>(queue_.depth()),
-                       static_cast<int64_t>(queue_.capacity()));
+    if (ready_) {
+      metrics_.set_queue(static_cast<int64_t>(queue_->depth()), queue_places_);
+      metrics_.set_wait(ms(queue_->max_wait()) / 1000, ms(queue_->per_job()) / 1000);
+    }
     res.set_content(metrics_.render(), "text/plain; version=0.0.4");
   });
   const auto wrong_method = [](const Request& req, Response& res) {
@@ -280,7 +341,10 @@ void Server::add_routes() {
     // cpp-httplib answers 400 to TRACE, CONNECT and PRI, and to a method it does not know.
     if (res.status == 400 && is_other_method(req)) {
       // A method cpp-httplib does not know stops it before the headers: they are still unread.
-      if (req.path.empty()) res.set_header("Connection", "close");
+      if (req.path.empty()) {
+        res.set_header("Connection", "close");
+        serving::close_after_answer();
+      }
       refuse_method(req.method,
                     req.path.empty() ? req.target.substr(0, req.target.find('?')) : req.path, res);
       return httplib::Server::HandlerResponse::Handled;
@@ -395,21 +459,29 @@ void Server::run() {
   };
 
   IndexNetwork network;
+  Clock::duration per_image{};
   try {
     set_index(ClassIndex::load(options_.index));
     network = open_index_network(*current_index(), options_.weights);
+    per_image = time_network(*network.extractor);
   } catch (...) {
     shut_down();
     throw;
   }
+  const Clock::duration max_wait =
+      options_.max_wait_ms > 0 ? seconds<Clock::duration>(options_.max_wait_ms / 1000) : per_image;
+  queue_ = std::make_unique<serving::WorkQueue>(queue_places_, threads_, max_wait, per_image);
   std::vector<std::thread> workers;
   for (int w = 0; w < threads_; ++w) workers.emplace_back([&] { work(network); });
   ready_ = true;
-  std::fprintf(stderr, "pomona: ready: %d networks, index version %s, weights %s\n", threads_,
-               current_index()->version().c_str(), network.weights_path.c_str());
+  std::fprintf(stderr,
+               "pomona: ready: %d networks (%.2f ms an image), wait budget %.2f ms, index version "
+               "%s, weights %s\n",
+               threads_, ms(per_image), ms(max_wait), current_index()->version().c_str(),
+               network.weights_path.c_str());
   signal_thread.join();
   listener.join();
-  queue_.close();
+  queue_->close();
   for (auto& worker : workers) worker.join();
 }
 

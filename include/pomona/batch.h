@@ -73,7 +73,6 @@ class ChunkFeaturizer {
   const bool exif_transpose_;
   const size_t pixels_per_image_;
   std::unique_ptr<FeatureExtractor::Context> context_;
-  std::vector<uint8_t> read_buffer_;
   std::vector<float> input_;
   std::vector<float> features_;
   double last_prepare_seconds_ = 0;

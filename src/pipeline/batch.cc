@@ -80,7 +80,10 @@ std::vector<FeatureRow> ChunkFeaturizer::run(InputSource& source, int64_t begin,
   for (int64_t i = begin; i < end; ++i) {
     FeatureRow& row = rows.emplace_back(source.row(i));
     float* slot = input_.data() + ready.size() * pixels_per_image_;
-    const Status image = prepare(source.bytes(i, read_buffer_), extractor_.spec().size, jpeg_draft_,
+    // The file's bytes live only while its image is prepared: a buffer kept from one input to the
+    // next held a second file while the next was read (+60 MiB peak for 22 MB PNGs at 1 thread).
+    std::vector<uint8_t> file_bytes;
+    const Status image = prepare(source.bytes(i, file_bytes), extractor_.spec().size, jpeg_draft_,
                                  exif_transpose_, slot);
     if (image.ok()) {
       ready.push_back(rows.size() - 1);

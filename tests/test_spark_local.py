@@ -101,6 +101,11 @@ def test_listed_files_make_tasks_as_spark_file_sources_in_a_multiple_of_the_core
         assert pomona.spark.task_count(spark, [3000] * 35) == 18  # 35 x 4000 / 8000 = 17.5 -> 18
         assert pomona.spark.task_count(spark, [3000] * 3) == 2  # 12000 / 8000 -> 2
         assert pomona.spark.task_count(spark, [100_000]) == 1
+        listed = [(f"/photos/{i}.jpg", 3000) for i in range(35)]
+        images = pomona.spark.images_dataframe(spark, listed)
+        assert images.rdd.getNumPartitions() == 18
+        assert images.schema.simpleString() == "struct<path:string,size:bigint>"
+        assert sorted((row.path, row.size) for row in images.collect()) == sorted(listed)
         spark.conf.set("spark.sql.files.maxPartitionBytes", "128MB")
         # 5 kB photos: at least one task a core, the cores' shares otherwise.
         assert pomona.spark.task_count(spark, [5000] * 10_000) == 2

@@ -299,10 +299,11 @@ def test_full_queue_sheds_with_503_and_retry_after(pomona_bin, fruit_index, spli
 @pytest.mark.parametrize("max_wait_ms", [20, 60000])
 def test_the_wait_budget_not_the_places_decides_who_waits(pomona_bin, fruit_index, split, max_wait_ms):
     """Places for all twelve (--queue 100), one network, images of tens of ms each: a budget of
-    a minute lets every request wait its turn; one of 20 ms sheds those whose expected wait exceeds
+    a minute lets every request wait its turn (however slow a loaded machine makes them: no
+    request time limit to speak of either); one of 20 ms sheds those whose expected wait exceeds
     it at once, and those that waited past it unrun: never for want of a place."""
     with Server(pomona_bin, fruit_index, "--weights", split.weights, "--threads", "1",
-                "--queue", "100", "--max-wait-ms", max_wait_ms) as s:
+                "--queue", "100", "--max-wait-ms", max_wait_ms, "--request-timeout", 600) as s:
         results, shed = twelve_at_once(s.wait_ready().port, big_photo())
     statuses = sorted(r[0] for r in results)
     if max_wait_ms == 60000:
@@ -341,7 +342,8 @@ def test_reload_under_load_swaps_ten_times_without_a_failed_request(pomona_bin, 
     served = tmp_path / "served.index.parquet"
     shutil.copyfile(fruit_index, served)
     photo_path = split.test_paths[2]
-    with Server(pomona_bin, served, "--weights", split.weights, "--threads", "2", "--queue", "32") as s:
+    with Server(pomona_bin, served, "--weights", split.weights, "--threads", "2", "--queue", "32",
+                "--max-wait-ms", "60000") as s:  # reloading, not shedding: 4 clients all wait their turn
         s.wait_ready()
         versions = {json.loads(request(s.port, "GET", "/readyz")[2])["index_version"]}
         stop = threading.Event()

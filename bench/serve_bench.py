@@ -39,8 +39,13 @@ from measure import (BENCH_PYTHON, ROOT, bench_data, command_text, make_images, 
 from peers import pomona_network
 
 
-# The sweep's server: a deep queue and no wait budget to speak of, so that it measures capacity.
-DEEP_QUEUE = ("--queue", 64, "--max-wait-ms", 60000, "--connection-threads", 128)
+def deep_queue(build):
+    """The sweep's server arguments: a deep queue and no wait budget to speak of, so that it
+    measures capacity (--max-wait-ms only where the binary has it: a before/after run may use a
+    build from before it)."""
+    help_text = subprocess.run([build / "pomona", "serve", "--help"], capture_output=True, text=True).stdout
+    return ("--queue", 64, "--connection-threads", 128,
+            *(("--max-wait-ms", 60000) if "--max-wait-ms" in help_text else ()))
 
 
 def free_port():
@@ -259,7 +264,7 @@ def variant_args(variant):
 def shedding_only(args, build, weights, image, index):
     """The 100x100 sweep (saturation, unloaded p50), then shedding once per server variant."""
     port = free_port()
-    process, _ = start_pomona(build, index, weights, port, *DEEP_QUEUE)
+    process, _ = start_pomona(build, index, weights, port, *deep_queue(build))
     points = sweep(f"http://127.0.0.1:{port}/v1/classify", {"100x100": image}, args.seconds,
                    [c for c in args.concurrency if c <= 8])["100x100"]
     stop(process)
@@ -317,7 +322,7 @@ def main():
     result = {"network_alone_img_per_s": network, "images": {k: str(v) for k, v in images.items()}}
     port = free_port()
     print("== pomona serve (--threads 2, --queue 64)", flush=True)
-    process, command = start_pomona(build, index, weights, port, *DEEP_QUEUE)
+    process, command = start_pomona(build, index, weights, port, *deep_queue(build))
     result["pomona"] = {"command": command,
                         "points": sweep(f"http://127.0.0.1:{port}/v1/classify", images, args.seconds,
                                         args.concurrency)}

@@ -11,13 +11,13 @@
 // take requests from one queue of `queue` places. Admission bounds the wait by design
 // (serve/work_queue.h): a request is queued only while the wait it can expect (the jobs ahead of
 // it over the networks, times the workers' recent time per job) stays within the wait budget
-// `max_wait_ms`, and a queued request that waited past the budget after all is shed unrun by
-// the worker that takes it. Either way, and on a full queue, the answer is 503 with Retry-After
-// at once. The default budget is the network's time for one image, measured at start-up: an
-// answered request waited at most about one image's work. Connections are
-// served by `connection_threads` threads (cpp-httplib's pool), which only read, wait and write;
-// each open connection holds one, and connections beyond them wait unseen, without bound, before
-// their request is even read: hence a pool well above the clients expected at once.
+// `max_wait_ms`, and one that waited its turn past the budget after all is shed unrun by the
+// worker that takes it (one that found a network free never is). Either way, and on a full queue,
+// the answer is 503 with Retry-After at once. The default budget is the network's time for one
+// image, measured at start-up: an answered request waited at most about one image's work.
+// Connections are served by `connection_threads` threads (cpp-httplib's pool), which only read,
+// wait and write; each open connection holds one, and connections beyond them wait unseen, without
+// bound, before their request is even read: hence a pool well above the clients expected at once.
 #pragma once
 
 #include <cstdint>
@@ -51,11 +51,12 @@ struct ServeOptions {
 };
 
 // Binds host:port, prints "pomona: listening on http://HOST:PORT" to stdout, then loads the
-// network and index (readyz turns 200), and serves until SIGTERM or SIGINT, after which it stops
-// accepting, finishes the requests in flight and returns. SIGHUP reloads options.index: requests
-// already taken finish on the old index, later ones use the new one; an index that fails to load
-// or was built with other weights is refused (logged, counted) and the old one stays. Throws
-// JobError when it cannot bind, or the first load fails (bad index, other weights).
+// network and index and times the network (readyz turns 200), and serves until SIGTERM or SIGINT,
+// after which it stops accepting, finishes the requests in flight and returns. SIGHUP reloads
+// options.index: requests already taken finish on the old index, later ones use the new one; an
+// index that fails to load or was built with other weights is refused (logged, counted) and the old
+// one stays. Throws JobError when it cannot bind, or the first load fails (bad index, other
+// weights).
 void serve(const ServeOptions& options);
 
 }  // namespace pomona

@@ -267,7 +267,7 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
 size_t MobileNetV2Network::first_bf16_layer() const {
   const auto stem_end =
       std::find_if(layers_.begin(), layers_.end(),
-                   [](const ConvLayerSpec& layer) { return layer.name == "block_1_project"; });
+                   [](const ConvLayerSpec& layer) { return layer.name == "block_8_project"; });
   return stem_end - layers_.begin() + 1;
 }
 

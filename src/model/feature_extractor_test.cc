@@ -99,8 +99,9 @@ void expect_no_reference_primitives(const MobileNetV2Spec& spec, Precision preci
   for (int batch : {1, 4}) {
     const std::vector<std::string> implementations = mobilenet.primitive_implementations(batch);
     // 52 convolutions and the pooling, less one step per expand fused with its depthwise.
-    const auto fused = std::count_if(implementations.begin(), implementations.end(),
-                                     [](const std::string& step) { return step.find('+') != std::string::npos; });
+    const auto fused =
+        std::count_if(implementations.begin(), implementations.end(),
+                      [](const std::string& step) { return step.find('+') != std::string::npos; });
     EXPECT_GE(implementations.size() + fused, 53u);
     for (const std::string& implementation : implementations) {
       // ref: implementations are oneDNN's slow, unvectorised fallbacks.

@@ -243,8 +243,9 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
     return ConvolutionParams{layer.name,
                              layer.kernel_size,
                              layer.stride,
-                             layer.zero_padded ? correct_pad(size, layer.kernel_size)
-                                               : same_padding(size, layer.kernel_size, layer.stride),
+                             layer.zero_padded
+                                 ? correct_pad(size, layer.kernel_size)
+                                 : same_padding(size, layer.kernel_size, layer.stride),
                              layer.out_channels,
                              layer.relu6,
                              compute,
@@ -259,9 +260,9 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
     if (layer.kind == ConvLayerSpec::Kind::kConv2D && layer.kernel_size == 1 &&
         i + 1 < layers_.size() && layers_[i + 1].kind == ConvLayerSpec::Kind::kDepthwiseConv2D &&
         params_of(i + 1, size).compute == params.compute) {
-      if (auto fused = expand_depthwise_conv2d(builder, tensor, params, folded_[i],
-                                               params_of(i + 1, size), folded_[i + 1],
-                                               free_slot(tensor, block_input))) {
+      if (auto fused =
+              expand_depthwise_conv2d(builder, tensor, params, folded_[i], params_of(i + 1, size),
+                                      folded_[i + 1], free_slot(tensor, block_input))) {
         tensor = *fused;
         ++i;
         continue;

@@ -24,9 +24,8 @@ std::optional<Operand> expand_depthwise_conv2d(PlanBuilder& builder, const Opera
       out_size(src_dims[2]) != (src_dims[2] + depthwise.stride - 1) / depthwise.stride) {
     return std::nullopt;
   }
-  const dnnl::memory::desc expanded(
-      {src_dims[0], expand.out_channels, src_dims[2], src_dims[3]}, expand.output,
-      builder.activation_layout());
+  const dnnl::memory::desc expanded({src_dims[0], expand.out_channels, src_dims[2], src_dims[3]},
+                                    expand.output, builder.activation_layout());
   const dnnl::memory::desc user_weights({expand.out_channels, src_dims[1], 1, 1}, data_type::f32,
                                         tag::hwio);
   const dnnl::memory::desc any_weights(user_weights.dims(), expand.compute, tag::any);
@@ -52,24 +51,25 @@ std::optional<Operand> expand_depthwise_conv2d(PlanBuilder& builder, const Opera
   const int arg_dw_bias = DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS;
   // oneDNN's grouped weights (groups, 1, 1, kh, kw) in Keras' (kh, kw, channels, 1) order.
   const dnnl::memory::desc user_dw_weights(
-      {depthwise.out_channels, 1, 1, depthwise.kernel_size, depthwise.kernel_size},
-      data_type::f32, tag::hwigo);
+      {depthwise.out_channels, 1, 1, depthwise.kernel_size, depthwise.kernel_size}, data_type::f32,
+      tag::hwigo);
   const dnnl::memory::desc dw_bias({depthwise.out_channels}, data_type::f32, tag::a);
   const Operand output = Operand::in_slot(dst_slot, descriptor.dst_desc());
   builder.add(
       expand.layer + "+" + depthwise.layer, dnnl::convolution_forward(descriptor), descriptor,
       {{DNNL_ARG_SRC, src},
-       {DNNL_ARG_WEIGHTS, builder.constant(expand.layer + "/kernel", user_weights,
-                                           expand_weights.kernel.data(), descriptor.weights_desc())},
+       {DNNL_ARG_WEIGHTS,
+        builder.constant(expand.layer + "/kernel", user_weights, expand_weights.kernel.data(),
+                         descriptor.weights_desc())},
        {DNNL_ARG_BIAS, builder.constant(expand.layer + "/bias", bias, expand_weights.bias.data(),
                                         descriptor.bias_desc())},
        {arg_dw_weights,
         builder.constant(depthwise.layer + "/kernel", user_dw_weights,
                          depthwise_weights.kernel.data(),
                          descriptor.query_md(dnnl::query::exec_arg_md, arg_dw_weights))},
-       {arg_dw_bias, builder.constant(depthwise.layer + "/bias", dw_bias,
-                                      depthwise_weights.bias.data(),
-                                      descriptor.query_md(dnnl::query::exec_arg_md, arg_dw_bias))},
+       {arg_dw_bias,
+        builder.constant(depthwise.layer + "/bias", dw_bias, depthwise_weights.bias.data(),
+                         descriptor.query_md(dnnl::query::exec_arg_md, arg_dw_bias))},
        {DNNL_ARG_DST, output}});
   return output;
 }

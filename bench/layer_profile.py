@@ -20,6 +20,9 @@ from measure import bench_data, command_text, fruits, run_measured, save_result,
 
 # g32mb1_ic32oc32_ih112oh112kh3sh1dh0ph1_iw112ow112kw3sw1dw0pw1 (oneDNN 2.6's convolution problem).
 CONV = re.compile(r"(?:g(\d+))?mb(\d+)_ic(\d+)oc(\d+)_ih\d+oh(\d+)kh(\d+)\S*?_iw\d+ow(\d+)kw(\d+)")
+CONV_INPUT = re.compile(r"_ih(\d+)\S*?_iw(\d+)")
+# A 1x1 convolution with a depthwise post-op (ops/expand_depthwise_conv.cc): attr-post-ops:...+dw:k3s2p0+...
+FUSED_DW = re.compile(r"\+dw:k3s\d")
 
 
 def layer_group(ic, oc, groups, kh):
@@ -49,8 +52,13 @@ def network_profile(build, images, weights, precision):
         if kind == "convolution":
             match = CONV.search(line)
             groups, mb, ic, oc, oh, kh, ow, kw = (int(x) if x else 1 for x in match.groups())
-            group = layer_group(ic, oc, groups, kh)
-            flops[group] += 2 * mb * oc * oh * ow * (ic // groups) * kh * kw
+            if FUSED_DW.search(line):  # an expand with its depthwise: the problem gives the 1x1's input, dw's output
+                group = "expand 1x1 + depthwise (fused)"
+                ih, iw = (int(x) for x in CONV_INPUT.search(line).groups())
+                flops[group] += 2 * mb * oc * (ih * iw * ic + oh * ow * 9)
+            else:
+                group = layer_group(ic, oc, groups, kh)
+                flops[group] += 2 * mb * oc * oh * ow * (ic // groups) * kh * kw
         elif kind == "reorder":
             group = "reorders"
         else:

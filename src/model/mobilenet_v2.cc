@@ -10,6 +10,7 @@
 
 #include "ops/conv.h"
 #include "ops/depthwise_conv.h"
+#include "ops/expand_depthwise_conv.h"
 #include "ops/global_avg_pool.h"
 #include "pomona/error.h"
 
@@ -235,21 +236,38 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
   Operand block_input = tensor;
   using data_type = dnnl::memory::data_type;
   const size_t bf16_from = precision_ == Precision::kBf16 ? first_bf16_layer() : layers_.size();
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  // Layer i's parameters for an input of the given size.
+  const auto params_of = [&](size_t i, int size) {
     const ConvLayerSpec& layer = layers_[i];
     const data_type compute = i < bf16_from ? data_type::f32 : data_type::bf16;
-    tensor = builder.converted(layer.name, tensor, compute, free_slot(tensor, block_input));
+    return ConvolutionParams{layer.name,
+                             layer.kernel_size,
+                             layer.stride,
+                             layer.zero_padded
+                                 ? correct_pad(size, layer.kernel_size)
+                                 : same_padding(size, layer.kernel_size, layer.stride),
+                             layer.out_channels,
+                             layer.relu6,
+                             compute,
+                             i + 1 == layers_.size() ? data_type::f32 : compute};
+  };
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const ConvLayerSpec& layer = layers_[i];
     const int size = static_cast<int>(tensor.desc.dims()[2]);
-    const ConvolutionParams params{layer.name,
-                                   layer.kernel_size,
-                                   layer.stride,
-                                   layer.zero_padded
-                                       ? correct_pad(size, layer.kernel_size)
-                                       : same_padding(size, layer.kernel_size, layer.stride),
-                                   layer.out_channels,
-                                   layer.relu6,
-                                   compute,
-                                   i + 1 == layers_.size() ? data_type::f32 : compute};
+    const ConvolutionParams params = params_of(i, size);
+    tensor = builder.converted(layer.name, tensor, params.compute, free_slot(tensor, block_input));
+    // A block's expand and its depthwise as one primitive where oneDNN has a kernel for it.
+    if (layer.kind == ConvLayerSpec::Kind::kConv2D && layer.kernel_size == 1 &&
+        i + 1 < layers_.size() && layers_[i + 1].kind == ConvLayerSpec::Kind::kDepthwiseConv2D &&
+        params_of(i + 1, size).compute == params.compute) {
+      if (auto fused =
+              expand_depthwise_conv2d(builder, tensor, params, folded_[i], params_of(i + 1, size),
+                                      folded_[i + 1], free_slot(tensor, block_input))) {
+        tensor = *fused;
+        ++i;
+        continue;
+      }
+    }
     if (layer.kind == ConvLayerSpec::Kind::kDepthwiseConv2D) {
       tensor =
           depthwise_conv2d(builder, tensor, params, folded_[i], free_slot(tensor, block_input));
@@ -267,7 +285,7 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
 size_t MobileNetV2Network::first_bf16_layer() const {
   const auto stem_end =
       std::find_if(layers_.begin(), layers_.end(),
-                   [](const ConvLayerSpec& layer) { return layer.name == "block_1_project"; });
+                   [](const ConvLayerSpec& layer) { return layer.name == "block_8_project"; });
   return stem_end - layers_.begin() + 1;
 }
 

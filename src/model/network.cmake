@@ -4,6 +4,7 @@ target_sources(pomona_model PRIVATE
   ops/batch_norm.cc
   ops/conv.cc
   ops/depthwise_conv.cc
+  ops/expand_depthwise_conv.cc
   ops/global_avg_pool.cc
   ops/plan.cc)
 target_link_libraries(pomona_model PRIVATE pomona_dnnl)

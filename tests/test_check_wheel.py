@@ -3,7 +3,9 @@ violation (a symbol version above the tag, an unbundled library, a bundled libra
 code without its licence, a bundled libcurl, an Arrow SONAME outside the wheel's pyarrow range).
 Also pins include/pomona/condition_wait.h: condition_variable::wait without it needs
 GLIBCXX_3.4.30, above manylinux_2_34."""
+import os
 import pathlib
+import re
 import subprocess
 import sys
 import zipfile
@@ -117,6 +119,38 @@ def test_compiled_in_code_needs_its_licence_text(tmp_path):
     assert check(without, sizes=False) == [f"hnswlib is compiled in without a licence text in {THIRD_PARTY}"]
     empty = wheel(tmp_path, {**compiled_in_licences(), f"{THIRD_PARTY}0.licence": " \n"})
     assert check(empty, sizes=False) == [f"{compiled_in()[0]} is compiled in without a licence text in {THIRD_PARTY}"]
+
+
+# Debian packages whose headers the command's code includes without a text in third_party/
+# COMPILED_IN: the C/C++ toolchain and C library (left out, as in every wheel), and the -dev
+# packages of the libraries the wheels bundle, whose texts come with them (BUNDLED; make build
+# links Debian's HDF5, the wheels one built from its source package).
+TOOLCHAIN = {"libc6-dev", "libgcc-12-dev", "libstdc++-12-dev", "linux-libc-dev"}
+BUNDLED_DEV = {"libdeflate-dev", "libdnnl-dev", "libjpeg62-turbo-dev", "liblapacke-dev", "libopenblas-pthread-dev",
+               "libssl-dev", "libhdf5-dev"}
+
+
+def test_every_debian_header_the_command_compiles_is_toolchain_bundled_or_listed_in_compiled_in(build_dir):
+    """The headers that ninja recorded for the objects of the command and its libraries (pomona,
+    pomona_*), by the Debian package that installed them: a new header-only dependency fails here
+    until third_party/COMPILED_IN lists its licence, and each debian: line there is really used."""
+    deps = subprocess.run(["ninja", "-C", str(build_dir), "-t", "deps"], capture_output=True, text=True,
+                          check=True).stdout
+    headers, target = set(), None
+    for line in deps.splitlines():
+        if not line.startswith(" "):
+            target = re.search(r"CMakeFiles/([^/]+)\.dir/", line)
+        elif target and re.fullmatch(r"pomona(_\w+)?", target[1]) and line.strip().startswith("/usr/"):
+            headers.add(os.path.realpath(line.strip()))
+    owner = {}  # dpkg -S, but in one pass over dpkg's file lists
+    for listing in pathlib.Path("/var/lib/dpkg/info").glob("*.list"):
+        owner.update((path, listing.stem.split(":")[0]) for path in listing.read_text().splitlines() if path in headers)
+    assert headers - set(owner) == set(), "headers of no Debian package"
+    packages = set(owner.values())
+    lines = (ROOT / "third_party" / "COMPILED_IN").read_text().splitlines()
+    listed = {re.match(r"[^\t]+\tdebian:([^\t]+)", line)[1] for line in lines if "\tdebian:" in line}
+    assert packages - TOOLCHAIN - BUNDLED_DEV - listed == set()
+    assert listed <= packages
 
 
 def test_each_wheel_needs_the_arrow_soname_of_the_pyarrow_range_it_declares_for_its_python(tmp_path):

@@ -136,7 +136,7 @@ def check(wheel: Path, sizes: bool) -> list[str]:
         (dist_info,) = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
         metadata = archive.read(f"{dist_info}/METADATA").decode() if f"{dist_info}/METADATA" in names else ""
         major, arrow_range = arrow_major(metadata, wheel.name)
-        print(f"{wheel.name}  ({policy['name']}; {arrow_range if major else 'no pyarrow range'})")
+        print(f"{wheel.name}  ({policy['name']}; {arrow_range})")
         print(f"  {'file':<50} {'GLIBC':>6} {'GLIBCXX':>8}  needed")
         for name in names:
             elf = read_elf(archive.read(name))

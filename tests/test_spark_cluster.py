@@ -52,7 +52,11 @@ class Cluster:
                         "--cores", "1", "--memory", "1g", "--webui-port", str(free_port()),
                         "--work-dir", str(root / f"work{i}"), self.url)
             for i in range(workers)]
-        self.wait_for_workers(workers)
+        try:
+            self.wait_for_workers(workers)
+        except BaseException:
+            self.stop()  # no fixture teardown follows a failed set-up: the JVMs would outlive pytest
+            raise
 
     def _start(self, name, main_class, *args):
         log = open(self.root / f"{name}.log", "wb")
@@ -69,7 +73,7 @@ class Cluster:
             try:
                 if self.alive_workers() >= count:
                     return
-            except OSError:
+            except (OSError, ValueError):  # not up yet, or its UI answered before its JSON page (HTML)
                 pass
             time.sleep(1)
         raise AssertionError(f"standalone cluster did not get {count} workers; logs in {self.root}")

@@ -143,6 +143,11 @@ class Server {
   void classify(const Request& req, Response& res);
   void work(const IndexNetwork& network);
   void refuse_busy(Response& res, Admission why, Clock::duration expected_wait);
+  // 503 with Retry-After: every answer that asks the client to come back later.
+  void reply_busy(Response& res, const std::string& message) {
+    res.set_header("Retry-After", std::to_string(options_.retry_after_s));
+    reply_error(res, 503, message);
+  }
   std::shared_ptr<const ClassIndex> current_index() {
     std::lock_guard lock(index_mutex_);
     return index_;
@@ -167,10 +172,7 @@ class Server {
 
 void Server::classify(const Request& req, Response& res) {
   const auto start = Clock::now();
-  if (!ready_) {
-    res.set_header("Retry-After", std::to_string(options_.retry_after_s));
-    return reply_error(res, 503, "not ready: the network and index are still loading");
-  }
+  if (!ready_) return reply_busy(res, "not ready: the network and index are still loading");
   const std::string* bytes = &req.body;
   std::string field;
   if (req.is_multipart_form_data()) {
@@ -197,17 +199,13 @@ void Server::classify(const Request& req, Response& res) {
   if (!job->done.wait_until(lock, deadline, [&] { return job->finished; })) {
     job->abandoned = true;
     metrics_.count_shed("timeout");
-    res.set_header("Retry-After", std::to_string(options_.retry_after_s));
-    return reply_error(res, 503,
-                       "timed out: no answer within the request time limit of " +
-                           ms(options_.request_timeout_s) + " s");
+    return reply_busy(res, "timed out: no answer within the request time limit of " +
+                               ms(options_.request_timeout_s) + " s");
   }
   if (job->shed) {
     metrics_.count_shed("overdue");
-    res.set_header("Retry-After", std::to_string(options_.retry_after_s));
-    return reply_error(res, 503,
-                       "busy: waited past the wait budget of " + ms(ms(queue_->max_wait())) +
-                           " ms for a network; retry shortly");
+    return reply_busy(res, "busy: waited past the wait budget of " + ms(ms(queue_->max_wait())) +
+                               " ms for a network; retry shortly");
   }
   const ImageAnswer& answer = job->answer;
   if (answer.error) {
@@ -215,7 +213,7 @@ void Server::classify(const Request& req, Response& res) {
     return reply_error(res, internal ? 500 : 422,
                        internal ? *answer.error : "not a usable image: " + *answer.error);
   }
-  const double total_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  const double total_ms = ms(Clock::now() - start);
   metrics_.observe(Stage::kQueue, ms(job->started_at - job->queued_at) / 1000);
   metrics_.observe(Stage::kDecode, answer.prepare_ms / 1000);
   metrics_.observe(Stage::kNetwork, answer.network_ms / 1000);
@@ -230,18 +228,16 @@ void Server::classify(const Request& req, Response& res) {
 
 // A full queue, or a wait longer than the budget: 503 at once, with Retry-After.
 void Server::refuse_busy(Response& res, Admission why, Clock::duration expected_wait) {
-  res.set_header("Retry-After", std::to_string(options_.retry_after_s));
   if (why == Admission::kOverBudget) {
     metrics_.count_shed("over_budget");
-    return reply_error(res, 503,
-                       "busy: the expected wait for a network, " + ms(ms(expected_wait)) +
-                           " ms, exceeds the wait budget of " + ms(ms(queue_->max_wait())) +
-                           " ms; retry shortly");
+    return reply_busy(res, "busy: the expected wait for a network, " + ms(ms(expected_wait)) +
+                               " ms, exceeds the wait budget of " + ms(ms(queue_->max_wait())) +
+                               " ms; retry shortly");
   }
   metrics_.count_shed("full");
-  reply_error(res, 503,
-              "busy: " + std::to_string(threads_) + " networks and " +
-                  std::to_string(queue_->capacity()) + " queue places are taken; retry shortly");
+  reply_busy(res, "busy: " + std::to_string(threads_) + " networks and " +
+                      std::to_string(queue_->capacity()) +
+                      " queue places are taken; retry shortly");
 }
 
 void Server::work(const IndexNetwork& network) {

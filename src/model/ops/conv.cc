@@ -14,17 +14,24 @@ Padding same_padding(int size, int kernel_size, int stride) {
   return {total / 2, total - total / 2};
 }
 
+dnnl::memory::dim output_size(dnnl::memory::dim size, const ConvolutionParams& params) {
+  return (size + params.padding.before + params.padding.after - params.kernel_size) /
+             params.stride +
+         1;
+}
+
+dnnl::memory::desc conv2d_weights(dnnl::memory::dim in_channels, const ConvolutionParams& params) {
+  return {{params.out_channels, in_channels, params.kernel_size, params.kernel_size},
+          data_type::f32,
+          tag::hwio};
+}
+
 Operand convolution(PlanBuilder& builder, const Operand& src, const ConvolutionParams& params,
                     const dnnl::memory::desc& user_weights, const FoldedConvolution& weights,
                     int dst_slot, const Operand* residual) {
   const dims src_dims = src.desc.dims();
-  const auto out_size = [&](dnnl::memory::dim size) {
-    return (size + params.padding.before + params.padding.after - params.kernel_size) /
-               params.stride +
-           1;
-  };
-  const dims dst_dims = {src_dims[0], params.out_channels, out_size(src_dims[2]),
-                         out_size(src_dims[3])};
+  const dims dst_dims = {src_dims[0], params.out_channels, output_size(src_dims[2], params),
+                         output_size(src_dims[3], params)};
   // Activations stay in the layout the previous primitive chose; only the network input
   // (given as NHWC) is reordered into the layout this convolution prefers.
   const bool from_input = src.place == Operand::Place::kInput;
@@ -63,26 +70,16 @@ Operand convolution(PlanBuilder& builder, const Operand& src, const ConvolutionP
   return output;
 }
 
-namespace {
-
-// Keras Conv2D kernel (kh, kw, in, out) as oneDNN OIHW weights.
-dnnl::memory::desc conv2d_weights(const Operand& src, const ConvolutionParams& params) {
-  return {{params.out_channels, src.desc.dims()[1], params.kernel_size, params.kernel_size},
-          data_type::f32,
-          tag::hwio};
-}
-
-}  // namespace
-
 Operand conv2d(PlanBuilder& builder, const Operand& src, const ConvolutionParams& params,
                const FoldedConvolution& weights, int dst_slot) {
-  return convolution(builder, src, params, conv2d_weights(src, params), weights, dst_slot, nullptr);
+  return convolution(builder, src, params, conv2d_weights(src.desc.dims()[1], params), weights,
+                     dst_slot, nullptr);
 }
 
 Operand conv2d_add(PlanBuilder& builder, const Operand& src, const ConvolutionParams& params,
                    const FoldedConvolution& weights, const Operand& residual) {
-  return convolution(builder, src, params, conv2d_weights(src, params), weights, residual.slot,
-                     &residual);
+  return convolution(builder, src, params, conv2d_weights(src.desc.dims()[1], params), weights,
+                     residual.slot, &residual);
 }
 
 }  // namespace pomona::model

@@ -34,6 +34,12 @@ struct ConvolutionParams {
   dnnl::memory::data_type output = dnnl::memory::data_type::f32;
 };
 
+// Output rows (and columns: images are square) of a convolution with params over size rows.
+dnnl::memory::dim output_size(dnnl::memory::dim size, const ConvolutionParams& params);
+
+// A Keras Conv2D kernel (kh, kw, in_channels, out) as oneDNN OIHW weights.
+dnnl::memory::desc conv2d_weights(dnnl::memory::dim in_channels, const ConvolutionParams& params);
+
 // src: N x C x H x W activation; kernel: Keras HWIO weights with batch norm folded in.
 // Returns the output in dst_slot.
 Operand conv2d(PlanBuilder& builder, const Operand& src, const ConvolutionParams& params,

@@ -2,14 +2,17 @@
 
 namespace pomona::model {
 
-Operand depthwise_conv2d(PlanBuilder& builder, const Operand& src, const ConvolutionParams& params,
-                         const FoldedConvolution& weights, int dst_slot) {
+dnnl::memory::desc depthwise_weights(const ConvolutionParams& params) {
   // oneDNN's grouped weights are (groups, out/group, in/group, kh, kw); hwigo puts them in
   // Keras' (kh, kw, channels, multiplier) order.
-  const dnnl::memory::desc user_weights(
-      {params.out_channels, 1, 1, params.kernel_size, params.kernel_size},
-      dnnl::memory::data_type::f32, dnnl::memory::format_tag::hwigo);
-  return convolution(builder, src, params, user_weights, weights, dst_slot, nullptr);
+  return {{params.out_channels, 1, 1, params.kernel_size, params.kernel_size},
+          dnnl::memory::data_type::f32,
+          dnnl::memory::format_tag::hwigo};
+}
+
+Operand depthwise_conv2d(PlanBuilder& builder, const Operand& src, const ConvolutionParams& params,
+                         const FoldedConvolution& weights, int dst_slot) {
+  return convolution(builder, src, params, depthwise_weights(params), weights, dst_slot, nullptr);
 }
 
 }  // namespace pomona::model

@@ -6,6 +6,9 @@
 
 namespace pomona::model {
 
+// A Keras DepthwiseConv2D kernel (kh, kw, C, 1) as oneDNN grouped weights.
+dnnl::memory::desc depthwise_weights(const ConvolutionParams& params);
+
 // src: N x C x H x W activation; kernel: Keras (kh, kw, C, 1) weights with batch norm folded
 // in; params.out_channels must be C. Returns the output in dst_slot.
 Operand depthwise_conv2d(PlanBuilder& builder, const Operand& src, const ConvolutionParams& params,

@@ -1,5 +1,7 @@
 #include "ops/expand_depthwise_conv.h"
 
+#include "ops/depthwise_conv.h"
+
 namespace pomona::model {
 
 using dims = dnnl::memory::dims;
@@ -13,21 +15,16 @@ std::optional<Operand> expand_depthwise_conv2d(PlanBuilder& builder, const Opera
                                                const FoldedConvolution& depthwise_weights,
                                                int dst_slot) {
   const dims src_dims = src.desc.dims();
-  const auto out_size = [&](dnnl::memory::dim size) {
-    return (size + depthwise.padding.before + depthwise.padding.after - depthwise.kernel_size) /
-               depthwise.stride +
-           1;
-  };
   // The post-op pads after by what its output size needs, which Keras' padding gives here.
   if (builder.activation_layout() == tag::any || src.place == Operand::Place::kInput ||
       depthwise.kernel_size != 3 ||
-      out_size(src_dims[2]) != (src_dims[2] + depthwise.stride - 1) / depthwise.stride) {
+      output_size(src_dims[2], depthwise) !=
+          (src_dims[2] + depthwise.stride - 1) / depthwise.stride) {
     return std::nullopt;
   }
   const dnnl::memory::desc expanded({src_dims[0], expand.out_channels, src_dims[2], src_dims[3]},
                                     expand.output, builder.activation_layout());
-  const dnnl::memory::desc user_weights({expand.out_channels, src_dims[1], 1, 1}, data_type::f32,
-                                        tag::hwio);
+  const dnnl::memory::desc user_weights = conv2d_weights(src_dims[1], expand);
   const dnnl::memory::desc any_weights(user_weights.dims(), expand.compute, tag::any);
   const dnnl::memory::desc bias({expand.out_channels}, data_type::f32, tag::a);
 
@@ -49,10 +46,7 @@ std::optional<Operand> expand_depthwise_conv2d(PlanBuilder& builder, const Opera
 
   const int arg_dw_weights = DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS;
   const int arg_dw_bias = DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS;
-  // oneDNN's grouped weights (groups, 1, 1, kh, kw) in Keras' (kh, kw, channels, 1) order.
-  const dnnl::memory::desc user_dw_weights(
-      {depthwise.out_channels, 1, 1, depthwise.kernel_size, depthwise.kernel_size}, data_type::f32,
-      tag::hwigo);
+  const dnnl::memory::desc user_dw_weights = model::depthwise_weights(depthwise);
   const dnnl::memory::desc dw_bias({depthwise.out_channels}, data_type::f32, tag::a);
   const Operand output = Operand::in_slot(dst_slot, descriptor.dst_desc());
   builder.add(

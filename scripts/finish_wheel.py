@@ -45,6 +45,14 @@ def loaded_libraries(raw_wheel: str) -> dict[str, str]:
     return found
 
 
+def installed_package(package: str) -> tuple[str, str]:
+    """(version, copyright file) of an installed Debian package."""
+    version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True)
+    if version.returncode != 0:
+        raise SystemExit(f"finish_wheel: Debian package {package} is not installed: run scripts/bootstrap.sh")
+    return version.stdout, f"/usr/share/doc/{package}/copyright"
+
+
 def debian_package(path: str) -> tuple[str, str, str]:
     """(package, version, copyright file) of the Debian package that installed path (either side
     of usrmerge), or of the Debian source package that scripts/build_hdf5.sh built it from: its
@@ -57,9 +65,7 @@ def debian_package(path: str) -> tuple[str, str, str]:
         found = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
         if found.returncode == 0:
             package = found.stdout.split(":")[0]
-            version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package],
-                                     capture_output=True, text=True, check=True).stdout
-            return package, version, f"/usr/share/doc/{package}/copyright"
+            return (package, *installed_package(package))
     for source in Path(real).parent.parent.glob("share/doc/*/source"):
         package, version = source.read_text().split()
         return package, version, str(source.parent / "copyright")
@@ -79,10 +85,8 @@ def compiled_in_licence(source: str, site: list[str]) -> tuple[str, str]:
     are looked up in the folders site first, then in this Python's."""
     kind, _, what = source.partition(":")
     if kind == "debian":
-        version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", what], capture_output=True, text=True)
-        if version.returncode != 0:
-            raise SystemExit(f"finish_wheel: Debian package {what} is not installed: run scripts/bootstrap.sh")
-        return version.stdout, Path(f"/usr/share/doc/{what}/copyright").read_text()
+        version, copyright_file = installed_package(what)
+        return version, Path(copyright_file).read_text()
     if kind == "deps":
         folder = ROOT / ".deps" / what
         return (folder / "VERSION").read_text().strip(), (folder / "copyright").read_text()

@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from check_wheel import read_elf  # noqa: E402  one ELF reader
+from check_wheel import compiled_in_sources, read_elf  # noqa: E402  one ELF reader, one COMPILED_IN reader
 
 
 def loaded_libraries(raw_wheel: str) -> dict[str, str]:
@@ -126,13 +126,11 @@ def main(raw_wheel: str, wheel: str, out_dir: str, arrow_python: str = sys.execu
             lines.append(f"pomona.libs/{lib.name}\t{package}\t{version}\tthird_party/{licence.name}\n")
         (third_party / "BUNDLED").write_text("".join(lines))
         lines = []
-        for line in (ROOT / "third_party" / "COMPILED_IN").read_text().splitlines():
-            if line and not line.startswith("#"):
-                name, source, _ = line.split("\t")
-                version, text = compiled_in_licence(source, site)
-                licence = third_party / (re.sub(r"[^A-Za-z0-9.+-]+", "-", name) + ".licence")
-                licence.write_text(text)
-                lines.append(f"{name}\t{source}\t{version}\tthird_party/{licence.name}\n")
+        for name, source in compiled_in_sources().items():
+            version, text = compiled_in_licence(source, site)
+            licence = third_party / (re.sub(r"[^A-Za-z0-9.+-]+", "-", name) + ".licence")
+            licence.write_text(text)
+            lines.append(f"{name}\t{source}\t{version}\tthird_party/{licence.name}\n")
         (third_party / "COMPILED_IN").write_text("".join(lines))
         subprocess.run([sys.executable, "-m", "wheel", "pack", "-d", out_dir, str(root)], check=True,
                        stdout=subprocess.DEVNULL)

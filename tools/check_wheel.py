@@ -85,11 +85,16 @@ def highest(versions: set[str], prefix: str) -> str:
     return max(mine, key=version_key) if mine else "-"
 
 
-def compiled_in() -> list[str]:
-    """The components of third_party/COMPILED_IN: code compiled into the module and the command
-    from headers or sources, whose licence texts every wheel carries."""
+def compiled_in_sources() -> dict[str, str]:
+    """{component: licence source} of third_party/COMPILED_IN: code compiled into the module and
+    the command from headers or sources, whose licence texts every wheel carries."""
     lines = (ROOT / "third_party" / "COMPILED_IN").read_text().splitlines()
-    return [line.split("\t")[0] for line in lines if line and not line.startswith("#")]
+    return dict(line.split("\t")[:2] for line in lines if line and not line.startswith("#"))
+
+
+def compiled_in() -> list[str]:
+    """The components of third_party/COMPILED_IN."""
+    return list(compiled_in_sources())
 
 
 def arrow_major(metadata: str, wheel_name: str) -> tuple[int | None, str]:

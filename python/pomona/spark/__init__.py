@@ -209,10 +209,10 @@ def images_dataframe(spark, objects: List[Tuple[str, int]]):
     # Sent as one Arrow table and dealt out by Spark (repartition, no Python): a parallelized list
     # of tuples made every task start a second Python worker just to unpickle its rows (1.7 s on
     # the driver and ~3 s of tasks for 10,000 paths on local[2], bench/spark_bench.py).
+    sizes = [size for _, size in objects]
     paths = pa.table({"path": pa.array([path for path, _ in objects], pa.string()),
-                      "size": pa.array([size for _, size in objects], pa.int64())})
-    return spark.createDataFrame(paths).repartition(
-        task_count(spark, paths.column("size").to_pylist()))
+                      "size": pa.array(sizes, pa.int64())})
+    return spark.createDataFrame(paths).repartition(task_count(spark, sizes))
 
 
 def list_images(spark, uri: str, glob: str = "*.jpg,*.jpeg,*.png",

@@ -213,7 +213,7 @@ def test_packages_export_only_their_api():
     assert not public & {"hashlib", "np", "os", "tempfile", "json", "pa"}
     # Submodules once imported, and the name `from __future__ import annotations` binds.
     assert public - set(pomona.__all__) <= {"spark", "annotations"}
-    assert set(dir(pomona.spark)) == set(pomona.spark.__all__) | {"job", "ml"}
+    assert set(dir(pomona.spark)) == set(pomona.spark.__all__) | {"job", "ml", "session"}
     assert all(hasattr(pomona.spark, name) for name in pomona.spark.__all__)
     assert {"Featurizer", "PCA", "PCAModel"} <= set(pomona.spark.__all__)
     assert importlib.resources.files("pomona").joinpath("py.typed").is_file()

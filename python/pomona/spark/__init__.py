@@ -60,7 +60,7 @@ def __getattr__(name: str):
 
 def __dir__() -> List[str]:
     """The API (__all__) and the submodules, not the modules this one imports."""
-    return sorted(set(__all__) | {"job", "ml"})
+    return sorted(set(__all__) | {"job", "ml", "session"})
 
 
 BatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 import pomona
 import pomona.spark
+import pomona.spark.session
 from pomona import _pomona
 
 
@@ -132,24 +133,21 @@ def is_local(uri: str) -> bool:
 
 
 def spark_session(args):
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.appName("pomona")
-    if args.master:
-        builder = builder.master(args.master)
-    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit, which sets the master
-        builder = builder.master("local[*]")
-    if (args.master or "local").startswith("local") and "PYSPARK_GATEWAY_PORT" not in os.environ:
+    """The job's session (pomona.spark.session.start): args.master, else spark-submit's, else
+    local[*]."""
+    master = args.master
+    if not master and "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit
+        master = "local[*]"
+    if (master or "").startswith("local") and "PYSPARK_GATEWAY_PORT" not in os.environ:
         # Local Python workers run this interpreter (where pomona is installed). A cluster's
         # executors run spark.pyspark.python / PYSPARK_PYTHON (docs/deploy.md), never a path
         # that exists only on the driver.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = {}
     for setting in args.conf:
         key, _, value = setting.partition("=")
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    pomona.spark.tune_for_images(spark)
-    return spark
+        conf[key] = value
+    return pomona.spark.session.start(master, conf)
 
 
 def run(args) -> int:
@@ -235,7 +233,7 @@ def stop_spark() -> None:
     if "pyspark.sql" in sys.modules:
         session = sys.modules["pyspark.sql"].SparkSession.getActiveSession()
         if session is not None:
-            session.stop()
+            pomona.spark.session.stop(session)
 
 
 if __name__ == "__main__":

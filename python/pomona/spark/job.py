@@ -135,10 +135,9 @@ def is_local(uri: str) -> bool:
 def spark_session(args):
     """The job's session (pomona.spark.session.start): args.master, else spark-submit's, else
     local[*]."""
-    master = args.master
-    if not master and "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit
-        master = "local[*]"
-    if (master or "").startswith("local") and "PYSPARK_GATEWAY_PORT" not in os.environ:
+    under_spark_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # which sets the master
+    master = args.master or (None if under_spark_submit else "local[*]")
+    if (master or "").startswith("local") and not under_spark_submit:
         # Local Python workers run this interpreter (where pomona is installed). A cluster's
         # executors run spark.pyspark.python / PYSPARK_PYTHON (docs/deploy.md), never a path
         # that exists only on the driver.

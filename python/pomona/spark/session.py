@@ -101,13 +101,15 @@ def driver_java_options(conf: Dict[str, str]) -> str:
     no archive yet (stop() publishes it)."""
     global _archive_in_progress
     options = [FIRST_TIER_JIT]
-    user = conf.get("spark.driver.extraJavaOptions",
-                    _spark_defaults().get("spark.driver.extraJavaOptions", ""))
+    user = conf.get("spark.driver.extraJavaOptions")
+    if user is None:  # spark-defaults.conf is read only when conf leaves the setting to it
+        user = _spark_defaults().get("spark.driver.extraJavaOptions", "")
     # Options of the user's own about class sharing (-Xshare:off, an archive of theirs) decide it.
     archive = None if any(word in user for word in CLASS_SHARING_OPTIONS) else class_archive_path(conf)
     if archive and os.path.exists(archive):
         options += [f"-XX:SharedArchiveFile={archive}", QUIET_CLASS_ARCHIVE]
     elif archive and _can_write(os.path.dirname(archive)):
+        _remove_stale_writes(os.path.dirname(archive))
         in_progress = f"{archive}.{os.getpid()}.tmp"
         options += [f"-XX:ArchiveClassesAtExit={in_progress}", QUIET_CLASS_ARCHIVE]
         _archive_in_progress = (in_progress, archive)
@@ -115,19 +117,22 @@ def driver_java_options(conf: Dict[str, str]) -> str:
 
 
 def _can_write(folder: str) -> bool:
-    """Whether folder exists or was made, and can be written; archives a killed JVM left
-    half-written (over an hour old) are removed."""
+    """Whether folder exists or was made, and can be written."""
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError:
         return False
+    return os.access(folder, os.W_OK)
+
+
+def _remove_stale_writes(folder: str) -> None:
+    """Removes the archives that killed JVMs left half-written in folder (over an hour old)."""
     for stale in glob.glob(os.path.join(folder, "spark-classes-*.tmp")):
         try:
             if time.time() - os.stat(stale).st_mtime > 3600:
                 os.remove(stale)
-        except OSError:
+        except OSError:  # removed by a concurrent job
             pass
-    return os.access(folder, os.W_OK)
 
 
 def start(master: Optional[str] = None, conf: Optional[Dict[str, str]] = None,
@@ -159,10 +164,10 @@ def stop(spark) -> None:
     from pyspark import SparkContext
 
     spark.stop()
-    if _archive_in_progress is None or SparkContext._gateway is None:
+    writing, _archive_in_progress = _archive_in_progress, None
+    if writing is None or SparkContext._gateway is None:
         return
-    in_progress, archive = _archive_in_progress
-    _archive_in_progress = None
+    in_progress, archive = writing
     gateway = SparkContext._gateway
     SparkContext._gateway = SparkContext._jvm = None  # a later session starts a new JVM
     gateway.shutdown()

@@ -83,7 +83,7 @@ def featurize_batch(inputs: Inputs, labels: Optional[Iterable[str]] = None, *,
     batch: images per network call (1, the fastest measured). Both follow the CLI's --threads and
     --batch, whose rule (and ValueError message) is the core's. Rows come back in input order. exif_transpose: turn each image by its EXIF
     orientation first, as Pillow's ImageOps.exif_transpose (the CLI's --exif-transpose).
-    precision: "fp32" (features equal to Keras') or "bf16" (about 2x faster where the CPU has
+    precision: "fp32" (features equal to Keras') or "bf16" (about 1.4x faster where the CPU has
     AVX512-BF16 or AMX, PomonaError elsewhere; the CLI's --precision, README "Precision").
     """
     if label_from not in ("parent", "none"):

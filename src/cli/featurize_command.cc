@@ -154,7 +154,7 @@ void add_featurize_command(CLI::App& app) {
       ->capture_default_str();
   featurize
       ->add_option("--precision", command->precision,
-                   "fp32 (features equal to Keras') or bf16 (about 2x faster on CPUs with "
+                   "fp32 (features equal to Keras') or bf16 (about 1.4x faster on CPUs with "
                    "AVX512-BF16 or AMX; features within cosine 0.999 of fp32)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "ops/bf16_weights.h"
 #include "ops/conv.h"
 #include "ops/depthwise_conv.h"
 #include "ops/expand_depthwise_conv.h"
@@ -219,9 +220,13 @@ MobileNetV2Network::MobileNetV2Network(const KerasWeights& weights, const Mobile
                    "one lacks: use fp32");
   }
   check_weights(weights, spec);
-  for (const ConvLayerSpec& layer : layers_) {
+  const size_t bf16_from = first_bf16_layer();
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const ConvLayerSpec& layer = layers_[i];
     folded_.push_back(
         fold_batch_norm(weights.layer(layer.name)[0], weights.layer(layer.batch_norm)));
+    if (i >= bf16_from)
+      round_to_bf16_keeping_channel_sums(folded_.back().kernel, layer.out_channels);
   }
   plan_for(max_batch);
 }
@@ -235,7 +240,7 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
                  {}};
   Operand block_input = tensor;
   using data_type = dnnl::memory::data_type;
-  const size_t bf16_from = precision_ == Precision::kBf16 ? first_bf16_layer() : layers_.size();
+  const size_t bf16_from = first_bf16_layer();
   // Layer i's parameters for an input of the given size.
   const auto params_of = [&](size_t i, int size) {
     const ConvLayerSpec& layer = layers_[i];
@@ -283,9 +288,10 @@ Plan MobileNetV2Network::build_plan(int batch, int threads) const {
 }
 
 size_t MobileNetV2Network::first_bf16_layer() const {
+  if (precision_ != Precision::kBf16) return layers_.size();
   const auto stem_end =
       std::find_if(layers_.begin(), layers_.end(),
-                   [](const ConvLayerSpec& layer) { return layer.name == "block_8_project"; });
+                   [](const ConvLayerSpec& layer) { return layer.name == "block_6_project"; });
   return stem_end - layers_.begin() + 1;
 }
 

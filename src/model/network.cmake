@@ -2,6 +2,7 @@
 target_sources(pomona_model PRIVATE
   mobilenet_v2.cc
   ops/batch_norm.cc
+  ops/bf16_weights.cc
   ops/conv.cc
   ops/depthwise_conv.cc
   ops/expand_depthwise_conv.cc
@@ -24,6 +25,9 @@ pomona_add_test(feature_extractor_test
   SOURCES feature_extractor_test.cc
   LIBS pomona_model_random_weights pomona_dnnl
   FIXTURES keras_test_weights network_inputs)
+pomona_add_test(bf16_weights_test
+  SOURCES ops/bf16_weights_test.cc
+  LIBS pomona_model)
 pomona_add_benchmark(feature_extractor_benchmark
   SOURCES feature_extractor_benchmark.cc
   LIBS pomona_model_random_weights pomona_dnnl)

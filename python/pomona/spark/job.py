@@ -85,7 +85,7 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=_core_rule(pomona._pomona.check_batch), default=1,
                         help="images per network call (1, as the pomona command: fastest)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                        help="bf16: about 2x faster on CPUs with AVX512-BF16 or AMX (README)")
+                        help="bf16: about 1.4x faster on CPUs with AVX512-BF16 or AMX (README)")
     parser.add_argument("--threads", type=_core_rule(pomona._pomona.check_threads), default=0,
                         help="threads each task uses (0: spark.task.cpus, all a task has)")
     parser.add_argument("--threads-per-task", action=_Renamed, now="--threads")

@@ -2,6 +2,11 @@
 same threads.
 
     .venv/bin/python bench/peers.py --build build [--threads 1 2] [--batches 1 4 8] [--seconds 3]
+        [--precision fp32 bf16]
+
+Both precisions by default: fp32 (results/peers.json) and, where this CPU has native bf16,
+Pomona's --precision bf16 against OpenVINO's bf16 inference precision (results/peers-bf16.json;
+PyTorch and ONNX Runtime are measured in fp32 only).
 
 Every runtime runs the same network: Keras' MobileNetV2 1.0/224 cut at layers[-2], built by
 bench/same_network.py from the seeded H5 weights Pomona reads (BatchNormalization folded, Keras'
@@ -10,7 +15,8 @@ times too). PyTorch runs it as an nn.Module (eager, channels_last) and as a froz
 graph (torch.jit.optimize_for_inference), the faster counting; ONNX Runtime and OpenVINO run the
 ONNX export of the same layers. Threads: torch.set_num_threads (1 inter-op thread), ORT
 intra_op_num_threads (inter-op 1, sequential), OpenVINO INFERENCE_NUM_THREADS (1 stream, latency
-hint, f32 precision); OMP_NUM_THREADS as well. Each runtime and thread count runs in its own
+hint, or its THROUGHPUT hint where that is faster; f32 or bf16 inference precision); OMP_NUM_THREADS
+as well. Each runtime and thread count runs in its own
 process of the bench venv. Their features of 8 check images are compared with `pomona featurize`'s.
 Pomona's rows come from feature_extractor_benchmark run in this script, just before.
 """
@@ -195,40 +201,16 @@ def missing_reason(runtime):
     return None
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--build", default="build")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per batch size")
-    parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES)
-    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                        help="bf16: Pomona's --precision bf16 against OpenVINO's bf16 inference precision")
-    parser.add_argument("--worker", choices=RUNTIMES + ("export-onnx",), help=argparse.SUPPRESS)
-    for hidden in ("--weights", "--onnx", "--check-images", "--check-features"):
-        parser.add_argument(hidden, type=pathlib.Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker == "export-onnx":
-        return export_onnx(args)
-    if args.worker:
-        args.runtime, args.threads = args.worker, args.threads[0]
-        return worker(args)
-
-    require_bench_venv("peers")
-    build = (ROOT / args.build).resolve()
-    data = bench_data(build)
-    weights = seeded_weights(data)
-    check_images, check_features = check_set(build, data, weights)
-    onnx = data / "mobilenet_v2_seeded_1.0_224.onnx"
-    run_measured([BENCH_PYTHON, __file__, "--worker", "export-onnx", "--weights", weights, "--onnx", onnx])
-
+def compare(args, build, precision, weights, onnx, check_images, check_features):
+    """Pomona and each runtime at each thread count in one precision; prints the table and saves
+    peers.json (fp32) or peers-bf16.json."""
     results = []
     for threads in args.threads:
-        results.append(pomona_network(build, threads, args.seconds, args.precision))
+        results.append(pomona_network(build, threads, args.seconds, precision))
         for runtime in args.runtimes:
             env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
             cmd = [BENCH_PYTHON, pathlib.Path(__file__).resolve(), "--worker", runtime, "--threads", threads,
-                   "--precision", args.precision,
+                   "--precision", precision,
                    "--batches", *args.batches, "--seconds", args.seconds, "--weights", weights, "--onnx", onnx,
                    "--check-images", check_images, "--check-features", check_features]
             out, _, rss = run_measured(cmd, env=env)
@@ -238,7 +220,7 @@ def main():
                 result["error"] = missing_reason(runtime) or result["error"]
             results.append(result)
 
-    print(f"\n{'network alone (same MobileNetV2, ' + args.precision + ')':<40} {'threads':>7} "
+    print(f"\n{'network alone (same MobileNetV2, ' + precision + ')':<40} {'threads':>7} "
           + " ".join(f"{'batch ' + str(b):>9}" for b in args.batches) + f" {'best':>8} {'pomona/best':>12}"
           + f" {'img/CPU-s':>10} {'pomona/it':>9}")
     for r in results:
@@ -258,7 +240,43 @@ def main():
                    if r.get("img_per_cpu_s") and cpu.get(r["threads"]) else f" {'':>10} {'':>9}")
         print(f"{name:<40} {r['threads']:>7} {rates} {r['best_img_per_s']:>8.1f} {r['pomona_speedup']:>11.2f}x"
               f"{per_cpu}{diff}")
-    save_result(build, "peers" if args.precision == "fp32" else f"peers-{args.precision}", {"runs": results})
+    save_result(build, "peers" if precision == "fp32" else f"peers-{precision}", {"runs": results})
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per batch size")
+    parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES)
+    parser.add_argument("--precision", nargs="+", choices=("fp32", "bf16"), default=["fp32", "bf16"],
+                        help="bf16: Pomona's --precision bf16 against OpenVINO's bf16 inference precision "
+                             "(where this CPU has native bf16)")
+    parser.add_argument("--worker", choices=RUNTIMES + ("export-onnx",), help=argparse.SUPPRESS)
+    for hidden in ("--weights", "--onnx", "--check-images", "--check-features"):
+        parser.add_argument(hidden, type=pathlib.Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker == "export-onnx":
+        return export_onnx(args)
+    if args.worker:
+        args.runtime, args.threads, args.precision = args.worker, args.threads[0], args.precision[0]
+        return worker(args)
+
+    require_bench_venv("peers")
+    build = (ROOT / args.build).resolve()
+    data = bench_data(build)
+    weights = seeded_weights(data)
+    check_images, check_features = check_set(build, data, weights)
+    onnx = data / "mobilenet_v2_seeded_1.0_224.onnx"
+    run_measured([BENCH_PYTHON, __file__, "--worker", "export-onnx", "--weights", weights, "--onnx", onnx])
+
+    from pomona._pomona import cpu_has_native_bf16  # the driver's .venv has pomona; the workers' venv need not
+    for precision in args.precision:
+        if precision == "bf16" and not cpu_has_native_bf16():
+            print("\nbf16 not measured: this CPU has no native bf16 (AVX512-BF16 or AMX) as oneDNN sees it")
+            continue
+        compare(args, build, precision, weights, onnx, check_images, check_features)
 
 
 if __name__ == "__main__":

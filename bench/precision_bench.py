@@ -120,6 +120,11 @@ def main():
     args = parser.parse_args()
     build = (ROOT / args.build).resolve()
     data = bench_data(build)
+    from pomona._pomona import cpu_has_native_bf16
+    if not cpu_has_native_bf16():
+        print("not measured: this CPU has no native bf16 (AVX512-BF16 or AMX) as oneDNN sees it, so "
+              "`pomona featurize --precision bf16` stops with exit 2 here")
+        return
     result = {"fidelity": fidelity(build, data)}
     print(json.dumps(result["fidelity"], indent=1))
     if not args.skip_speed:

@@ -8,9 +8,12 @@
 #   s3_bench.py     `pomona featurize` s3:// (moto on 127.0.0.1) -> local against local -> local
 #   serve_bench.py  `pomona serve` under load (hey): latency/throughput, saturation, shedding, vs FastAPI+ONNX Runtime
 #   layer_profile.py where the time goes: each layer group (oneDNN timing) against its FLOP share, decode, the rest
+#   precision_bench.py --precision bf16 against fp32: fidelity (Keras fixtures, photos, PCA, 1-NN) and speed
+#                   against the GEMM ideals (where the CPU has native bf16)
 # Against the notebook's stack and the peer runtimes, from the bench venv (.venv-bench, made on
 # first use by bench/bench_venv.py from bench/requirements.txt; never part of .venv):
-#   peers.py            the network alone in PyTorch, ONNX Runtime, OpenVINO vs Pomona, 1 and 2 threads
+#   peers.py            the network alone in PyTorch, ONNX Runtime, OpenVINO vs Pomona, 1 and 2 threads,
+#                       fp32, then bf16 against OpenVINO's bf16 (where the CPU has native bf16)
 #   reference_stack.py  the notebook's Pillow + tf_keras predict path vs `pomona featurize`, 2,000 JPEGs
 #   notebook_udf.py     the notebook's pandas UDF vs pomona.spark, both on Spark local[2]
 # Then summary.py prints one table of this run's figures, each with its command, and the issue's
@@ -21,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 results=$build/bench-data/results
-scripts=${BENCH:-bench.py layer_profile.py peers.py reference_stack.py notebook_udf.py spark_bench.py image_bench.py pca_bench.py s3_bench.py serve_bench.py}
+scripts=${BENCH:-bench.py layer_profile.py precision_bench.py peers.py reference_stack.py notebook_udf.py spark_bench.py image_bench.py pca_bench.py s3_bench.py serve_bench.py}
 if [[ -z ${BENCH:-} ]]; then
   rm -rf "$results"  # a full run: the summary shows this run's figures only
 fi

@@ -13,7 +13,6 @@ fp32 and bf16 side by side, with the GEMM ideals (sgemm, bf16 matmul).
 import argparse
 import json
 import os
-import pathlib
 
 import numpy as np
 import pyarrow.parquet as pq

@@ -23,7 +23,6 @@ hey runs on the same 2 cores as the server: both stacks pay for it alike.
 import argparse
 import csv
 import io
-import json
 import os
 import pathlib
 import shutil

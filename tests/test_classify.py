@@ -146,3 +146,33 @@ def test_an_index_of_bf16_features_is_queried_in_bf16(pomona_bin, small_weights,
     answer = pomona.Classifier(index, weights=small_weights).classify(str(photo), method="knn")[0]
     assert answer["predictions"][0]["label"] == photo.parent.name
     assert answer["predictions"][0]["score"] == pytest.approx(1.0, abs=1e-5)
+    assert pq.read_schema(index).metadata[b"pomona.bf16_layout"] == pq.read_schema(features).metadata[
+        b"pomona.bf16_layout"]
+
+
+def without_bf16_layout(parquet_file):
+    """Rewrites the file as a Pomona that did not record its bf16 layout wrote it."""
+    table = pq.read_table(parquet_file)
+    pq.write_table(table.replace_schema_metadata(
+        {k: v for k, v in table.schema.metadata.items() if k != b"pomona.bf16_layout"}), parquet_file)
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+def test_bf16_features_and_indexes_of_another_bf16_layout_are_refused(pomona_bin, small_weights, tmp_path):
+    """A query of this Pomona's bf16 layout against features of another would not find its own
+    image at cosine 1: index and classify refuse them, saying to featurize again."""
+    photos = make_images(tmp_path / "photos", per_class=2, classes=2)
+    features, index = tmp_path / "f.parquet", tmp_path / "i.parquet"
+    net = ["--weights", small_weights, "--alpha", "0.35", "--size", "96"]
+    run_pomona(pomona_bin, "featurize", photos, features, *net, "--precision", "bf16", "-q")
+    run_pomona(pomona_bin, "index", features, index, *net)
+    without_bf16_layout(index)
+    with pytest.raises(pomona.PomonaError, match=r"^the index holds bf16 features of another bf16 layout "
+                                                 r"\(an older Pomona's\) than this Pomona runs \('fp32 to "
+                                                 r"block_6_project; .*`pomona featurize --precision bf16`\), then index those features$"):
+        pomona.Classifier(index, weights=small_weights).classify(str(sorted(photos.rglob("*.jpg"))[0]))
+    without_bf16_layout(features)
+    result = run_pomona(pomona_bin, "index", features, tmp_path / "again.parquet", *net, check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"pomona: error: {features} holds bf16 features of another bf16 layout "
+                                    "(an older Pomona's)")

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from helpers import make_images, make_weights, run_pomona
+from pomona._pomona import cpu_has_native_bf16
 
 COMMON = ["--alpha", "0.35", "--size", "96", "--quiet"]
 
@@ -251,6 +252,51 @@ def test_resume_refuses_other_feature_settings(pomona_bin, small_weights, images
     fresh = featurize(pomona_bin, other_weights, images, output, "--jpeg-draft", "--overwrite")
     assert "36 images, 0 errors, 0 skipped" in fresh.stdout
     assert pq.read_schema(output / "part-00000.parquet").metadata[b"pomona.jpeg_draft"] == b"true"
+
+
+NEEDS_BF16 = pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+
+
+@NEEDS_BF16
+def test_resume_refuses_bf16_rows_of_another_bf16_layout(pomona_bin, small_weights, images, tmp_path):
+    """bf16 features depend on which layers run in bf16 and how its weights are rounded, which a
+    newer Pomona may change: its outputs record that layout, and a resume with another one is
+    refused instead of appending rows of a slightly different feature space."""
+    output = tmp_path / "out"
+    featurize(pomona_bin, small_weights, images, output, "--precision", "bf16")
+    part = output / "part-00000.parquet"
+    table = pq.read_table(part)
+    layout = table.schema.metadata[b"pomona.bf16_layout"]
+    assert layout == b"fp32 to block_6_project; bf16 kernels keep their channel sums"
+    again = featurize(pomona_bin, small_weights, images, output, "--precision", "bf16")
+    assert "36 skipped as done" in again.stdout
+
+    # An fp32 resume names the precision, not the layout fp32 parts never record.
+    result = featurize(pomona_bin, small_weights, images, output, check=False)
+    assert result.returncode == 2
+    assert "holds features made with precision=bf16, this run has precision=fp32" in result.stderr
+
+    for recorded, said in [(None, "does not record bf16_layout (written by an older Pomona)"),
+                           (b"fp32 to block_8_project", "holds features made with bf16_layout=fp32 to "
+                                                        "block_8_project, this run has bf16_layout=" + layout.decode())]:
+        metadata = {k: v for k, v in table.schema.metadata.items() if k != b"pomona.bf16_layout"}
+        if recorded:
+            metadata[b"pomona.bf16_layout"] = recorded
+        pq.write_table(table.replace_schema_metadata(metadata), part)  # as an older Pomona wrote it
+        result = featurize(pomona_bin, small_weights, images, output, "--precision", "bf16", check=False)
+        assert result.returncode == 2, result.stdout
+        assert said in result.stderr
+
+
+@NEEDS_BF16
+def test_resume_of_fp32_rows_in_bf16_names_the_precision(pomona_bin, small_weights, images, tmp_path):
+    output = tmp_path / "out"
+    featurize(pomona_bin, small_weights, images, output)
+    result = featurize(pomona_bin, small_weights, images, output, "--precision", "bf16", check=False)
+    assert result.returncode == 2
+    assert result.stderr == (f"pomona: error: {output}/part-00000.parquet holds features made with "
+                             "precision=fp32, this run has precision=bf16: rerun with the same settings, or "
+                             "replace the output to start it afresh (--overwrite)\n")
 
 
 # 5. Foreign files ---------------------------------------------------------------------------------

@@ -79,29 +79,43 @@ struct NetworkIdentity {
   bool jpeg_draft = false;         // JPEGs decoded as Pillow's Image.draft (batch.h)
   bool exif_transpose = false;     // images turned upright by their EXIF orientation first
   std::string precision = "fp32";  // precision_name
+  // bf16_layout() of the Pomona that made bf16 features; empty for fp32, and for bf16 features
+  // of a Pomona that did not record it.
+  std::string bf16_layout;
   bool operator==(const NetworkIdentity&) const = default;
 };
 
 // The identity as metadata (key-value text): pomona.alpha ("%g"), pomona.size,
 // pomona.weights_sha256, pomona.jpeg_draft and pomona.exif_transpose ("true"/"false"),
-// pomona.precision.
+// pomona.precision, and pomona.bf16_layout where the precision is bf16.
 std::map<std::string, std::string> identity_settings(const NetworkIdentity& identity);
 // The inverse: the identity settings record. A key they lack takes its value from `absent`, or is
 // an error when absent is null; errors are one line naming the key ("no pomona.size", "pomona.size
-// is not a number: x").
+// is not a number: x"). pomona.bf16_layout is the exception: absent, it is empty whatever
+// `absent` holds, since features that do not record it were made by an older bf16 layout.
 Result<NetworkIdentity> identity_from_settings(const std::map<std::string, std::string>& settings,
                                                const NetworkIdentity* absent = nullptr);
 
 // The arithmetic the network runs in. kFp32: features equal to Keras' within float error.
-// kBf16: the convolutions after the first read and write bfloat16 activations with bfloat16
-// weights, accumulating in float32; the first convolution, the pooling and the features stay
-// float32. About twice the speed where the CPU multiplies bf16 natively (AVX512-BF16, AMX).
+// kBf16: the later convolutions (bf16_layout()) read and write bfloat16 activations with
+// bfloat16 weights, accumulating in float32; the earlier ones, the pooling and the features stay
+// float32. About 1.4x the speed where the CPU multiplies bf16 natively (AVX512-BF16, AMX).
 enum class Precision { kFp32, kBf16 };
 
 // "fp32" or "bf16".
 const char* precision_name(Precision precision);
 // Inverse of precision_name. Throws JobError(kConfiguration) naming the value otherwise.
 Precision parse_precision(const std::string& name);
+// Which convolutions Precision::kBf16 keeps in fp32 and how it rounds weights to bf16, as one
+// line of text ("fp32 to block_6_project; bf16 kernels keep their channel sums"). Features of
+// another bf16 layout differ from this one's, so featurized outputs and indexes record it
+// (NetworkIdentity::bf16_layout): resuming such an output, or querying such an index, with this
+// layout is refused rather than mixing the two.
+const char* bf16_layout();
+// Throws JobError(kConfiguration) when identity is of bf16 features made by another bf16 layout
+// than bf16_layout(), in one line that names `what` (a file, "the index") and says to make the
+// features again with this version.
+void check_bf16_layout(const NetworkIdentity& identity, const std::string& what);
 // Whether this CPU has native bf16 dot products (as oneDNN detects them, which also honours
 // ONEDNN_MAX_CPU_ISA).
 bool cpu_has_native_bf16();

@@ -80,6 +80,7 @@ NetworkIdentity features_identity(const std::string& features, const NetworkIden
       identity_from_settings(recorded_settings(features), &given);
   if (!recorded.ok()) bad_input(features + ": " + recorded.error());
   const NetworkIdentity& made = recorded.value();
+  check_bf16_layout(made, features);
   if (made.weights_sha256 != given.weights_sha256 || std::abs(made.alpha - given.alpha) > 1e-6f ||
       made.size != given.size) {
     char alpha[16];

@@ -291,7 +291,7 @@ size_t MobileNetV2Network::first_bf16_layer() const {
   if (precision_ != Precision::kBf16) return layers_.size();
   const auto stem_end =
       std::find_if(layers_.begin(), layers_.end(),
-                   [](const ConvLayerSpec& layer) { return layer.name == "block_6_project"; });
+                   [](const ConvLayerSpec& layer) { return layer.name == kLastFp32LayerInBf16; });
   return stem_end - layers_.begin() + 1;
 }
 
@@ -351,6 +351,13 @@ Precision parse_precision(const std::string& name) {
     if (name == precision_name(precision)) return precision;
   }
   throw JobError(ExitCode::kConfiguration, "precision '" + name + "' is not one of fp32, bf16");
+}
+
+const char* bf16_layout() {
+  // A change to first_bf16_layer() or to the rounding of bf16 weights must change this text.
+  static const std::string layout = std::string("fp32 to ") + model::kLastFp32LayerInBf16 +
+                                    "; bf16 kernels keep their channel sums";
+  return layout.c_str();
 }
 
 bool cpu_has_native_bf16() {

@@ -21,6 +21,10 @@ namespace pomona::model {
 // 10% below it.
 int make_divisible(double value, int divisor);
 
+// Precision::kBf16 keeps the layers up to this one in fp32 (MobileNetV2Network::
+// first_bf16_layer(), bf16_layout()).
+inline constexpr const char* kLastFp32LayerInBf16 = "block_6_project";
+
 // A Conv2D or DepthwiseConv2D of the network with the BatchNormalization that follows it.
 struct ConvLayerSpec {
   enum class Kind { kConv2D, kDepthwiseConv2D };
@@ -72,12 +76,12 @@ class MobileNetV2Network final : public FeatureExtractor {
   // there is one plan per (calling thread's compute threads, batch size).
   const Plan& plan_for(int batch) const;
   // The layers from this index on run in bf16 (none in Precision::kFp32), with their kernels
-  // rounded by round_to_bf16_keeping_channel_sums(). Those before, Conv1 to block_6_project
-  // (every block whose input is 28x28 or larger), stay in fp32: rounding there moves the
-  // features most. On the seeded 1.0/224 weights and the 180 Fruits-360 sample photos, the
-  // features' median difference to fp32's is 0.54 % of their norm and leave-one-out 1-NN labels
-  // equal fp32's for 99.4 % of the photos; with Conv1 to block_1_project only in fp32, 1.2 % and
-  // 96 % (README "Precision").
+  // rounded by round_to_bf16_keeping_channel_sums(). Those before, Conv1 to
+  // kLastFp32LayerInBf16 (every block whose input is 28x28 or larger), stay in fp32: rounding
+  // there moves the features most. On the seeded 1.0/224 weights and the 180 Fruits-360 sample
+  // photos, the features' median difference to fp32's is 0.54 % of their norm and leave-one-out
+  // 1-NN labels equal fp32's for 99.4 % of the photos; with Conv1 to block_1_project only in
+  // fp32, 1.2 % and 96 % (README "Precision").
   size_t first_bf16_layer() const;
   Plan build_plan(int batch, int threads) const;
 

@@ -19,6 +19,7 @@ constexpr const char* kWeightsSha256 = "pomona.weights_sha256";
 constexpr const char* kJpegDraft = "pomona.jpeg_draft";
 constexpr const char* kExifTranspose = "pomona.exif_transpose";
 constexpr const char* kPrecision = "pomona.precision";
+constexpr const char* kBf16Layout = "pomona.bf16_layout";
 
 std::string flag(bool on) { return on ? "true" : "false"; }
 
@@ -71,17 +72,24 @@ std::string weights_sha256(const std::string& path) {
 std::map<std::string, std::string> identity_settings(const NetworkIdentity& identity) {
   char alpha[16];
   std::snprintf(alpha, sizeof(alpha), "%g", identity.alpha);
-  return {{kAlpha, alpha},
-          {kSize, std::to_string(identity.size)},
-          {kWeightsSha256, identity.weights_sha256},
-          {kJpegDraft, flag(identity.jpeg_draft)},
-          {kExifTranspose, flag(identity.exif_transpose)},
-          {kPrecision, identity.precision}};
+  std::map<std::string, std::string> settings = {{kAlpha, alpha},
+                                                 {kSize, std::to_string(identity.size)},
+                                                 {kWeightsSha256, identity.weights_sha256},
+                                                 {kJpegDraft, flag(identity.jpeg_draft)},
+                                                 {kExifTranspose, flag(identity.exif_transpose)},
+                                                 {kPrecision, identity.precision}};
+  // Only bf16 features depend on the layout: fp32 outputs of older Pomonas stay resumable.
+  if (identity.precision == precision_name(Precision::kBf16)) {
+    settings[kBf16Layout] = identity.bf16_layout;
+  }
+  return settings;
 }
 
 Result<NetworkIdentity> identity_from_settings(const std::map<std::string, std::string>& settings,
                                                const NetworkIdentity* absent) {
   NetworkIdentity identity = absent ? *absent : NetworkIdentity();
+  // Unrecorded, the layout is an older one, never `absent`'s.
+  identity.bf16_layout.clear();
   const bool required = absent == nullptr;
   for (const Status& status : {
            read_key(settings, kAlpha, required, "a number", parse_number<float>, identity.alpha),
@@ -94,10 +102,26 @@ Result<NetworkIdentity> identity_from_settings(const std::map<std::string, std::
                     identity.exif_transpose),
            read_key(settings, kPrecision, required, "fp32 or bf16", parse_precision_name,
                     identity.precision),
+           read_key(settings, kBf16Layout, /*required=*/false, "text", parse_text,
+                    identity.bf16_layout),
        }) {
     if (!status.ok()) return Result<NetworkIdentity>::failure(status.message());
   }
   return identity;
+}
+
+void check_bf16_layout(const NetworkIdentity& identity, const std::string& what) {
+  if (identity.precision != precision_name(Precision::kBf16) ||
+      identity.bf16_layout == bf16_layout()) {
+    return;
+  }
+  const std::string made = identity.bf16_layout.empty() ? std::string("an older Pomona's")
+                                                        : "'" + identity.bf16_layout + "'";
+  throw JobError(ExitCode::kConfiguration,
+                 what + " holds bf16 features of another bf16 layout (" + made +
+                     ") than this Pomona runs ('" + bf16_layout() +
+                     "'), so new features would not match them: featurize again with this "
+                     "version (`pomona featurize --precision bf16`), then index those features");
 }
 
 }  // namespace pomona

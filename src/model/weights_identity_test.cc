@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "pomona/error.h"
 #include "pomona/model.h"
 
 namespace pomona {
@@ -18,17 +19,62 @@ NetworkIdentity some_identity() {
   identity.jpeg_draft = true;
   identity.exif_transpose = false;
   identity.precision = "bf16";
+  identity.bf16_layout = bf16_layout();
   return identity;
 }
 
-TEST(NetworkIdentity, SettingsAreTheKeysFeatureFilesHaveAlwaysRecorded) {
-  EXPECT_EQ(identity_settings(some_identity()),
+TEST(NetworkIdentity, Fp32SettingsAreTheKeysFeatureFilesHaveAlwaysRecorded) {
+  NetworkIdentity fp32 = some_identity();
+  fp32.precision = "fp32";
+  fp32.bf16_layout.clear();
+  EXPECT_EQ(identity_settings(fp32),
             (std::map<std::string, std::string>{{"pomona.alpha", "0.35"},
                                                 {"pomona.size", "96"},
                                                 {"pomona.weights_sha256", std::string(64, 'e')},
                                                 {"pomona.jpeg_draft", "true"},
                                                 {"pomona.exif_transpose", "false"},
-                                                {"pomona.precision", "bf16"}}));
+                                                {"pomona.precision", "fp32"}}));
+}
+
+TEST(NetworkIdentity, Bf16SettingsAlsoRecordTheBf16Layout) {
+  const std::map<std::string, std::string> settings = identity_settings(some_identity());
+  EXPECT_EQ(settings.size(), 7u);
+  EXPECT_EQ(settings.at("pomona.precision"), "bf16");
+  EXPECT_EQ(settings.at("pomona.bf16_layout"),
+            "fp32 to block_6_project; bf16 kernels keep their channel sums");
+}
+
+TEST(NetworkIdentity, AnUnrecordedBf16LayoutReadsAsEmptyNeverAsTheGivenOne) {
+  std::map<std::string, std::string> settings = identity_settings(some_identity());
+  settings.erase("pomona.bf16_layout");  // bf16 features of a Pomona that did not record it
+  const NetworkIdentity given = some_identity();
+  const Result<NetworkIdentity> read = identity_from_settings(settings, &given);
+  ASSERT_TRUE(read.ok()) << read.error();
+  EXPECT_EQ(read.value().bf16_layout, "");
+  EXPECT_EQ(identity_from_settings(settings).value().bf16_layout, "");
+}
+
+TEST(NetworkIdentity, Bf16FeaturesOfAnotherLayoutAreRefusedNamingBothLayouts) {
+  NetworkIdentity older = some_identity();
+  older.bf16_layout.clear();
+  try {
+    check_bf16_layout(older, "f.parquet");
+    FAIL() << "accepted bf16 features that do not record their layout";
+  } catch (const JobError& error) {
+    EXPECT_EQ(error.code(), ExitCode::kConfiguration);
+    EXPECT_EQ(std::string(error.what()),
+              "f.parquet holds bf16 features of another bf16 layout (an older Pomona's) than this "
+              "Pomona runs ('fp32 to block_6_project; bf16 kernels keep their channel sums'), so "
+              "new features would not match them: featurize again with this version (`pomona "
+              "featurize --precision bf16`), then index those features");
+  }
+  NetworkIdentity other = some_identity();
+  other.bf16_layout = "fp32 to block_8_project";
+  EXPECT_THROW(check_bf16_layout(other, "the index"), JobError);
+  EXPECT_NO_THROW(check_bf16_layout(some_identity(), "the index"));
+  NetworkIdentity fp32 = older;
+  fp32.precision = "fp32";
+  EXPECT_NO_THROW(check_bf16_layout(fp32, "the index"));
 }
 
 TEST(NetworkIdentity, SettingsGiveTheIdentityBack) {

@@ -22,6 +22,7 @@ IndexNetwork open_index_network(const ClassIndex& index, const std::string& weig
   // Queries run at the precision the index's features were computed at, so that an indexed image
   // queried again gives its own features.
   options.precision = parse_precision(index.network().precision);
+  check_bf16_layout(index.network(), "the index");
   IndexNetwork network;
   network.identity = index.network();
   network.weights_path = resolve_weights(options);

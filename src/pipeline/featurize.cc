@@ -124,12 +124,14 @@ bool featurize_rows(const FeatureExtractor& extractor, const FeaturizeOptions& o
 
 std::map<std::string, std::string> feature_settings(const FeaturizeOptions& options,
                                                     const std::string& weights_sha256) {
-  return identity_settings({.alpha = options.spec.alpha,
-                            .size = options.spec.size,
-                            .weights_sha256 = weights_sha256,
-                            .jpeg_draft = options.jpeg_draft,
-                            .exif_transpose = options.exif_transpose,
-                            .precision = precision_name(options.precision)});
+  return identity_settings(
+      {.alpha = options.spec.alpha,
+       .size = options.spec.size,
+       .weights_sha256 = weights_sha256,
+       .jpeg_draft = options.jpeg_draft,
+       .exif_transpose = options.exif_transpose,
+       .precision = precision_name(options.precision),
+       .bf16_layout = options.precision == Precision::kBf16 ? bf16_layout() : ""});
 }
 
 std::string resolve_weights(const FeaturizeOptions& options) {

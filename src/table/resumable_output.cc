@@ -11,6 +11,8 @@
 #include <regex>
 #include <sstream>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "part_file.h"
 #include "pomona/error.h"
@@ -62,22 +64,20 @@ void write_manifest(const std::string& folder, const std::vector<ManifestPart>& 
 }
 
 // Refuses to add rows to a part written with other settings (WriterOptions::settings): the
-// output would mix rows from two feature spaces.
+// output would mix rows from two feature spaces. A setting recorded with another value is named
+// before one the part does not record, since it says more (an fp32 part lacks bf16_layout
+// because its precision differs).
 void check_same_settings(const std::string& file, const parquet::arrow::FileReader& reader,
                          const std::map<std::string, std::string>& settings) {
   const auto metadata = reader.parquet_reader()->metadata()->key_value_metadata();
+  std::vector<std::pair<std::string, std::string>> unrecorded;
   for (const auto& [key, value] : settings) {
     const auto found =
         metadata ? metadata->Get(key) : arrow::Result<std::string>(arrow::Status::KeyError(key));
     const std::string name = key.substr(key.find('.') + 1);
     if (!found.ok()) {
-      throw JobError(ExitCode::kConfiguration,
-                     file + " does not record " + name +
-                         " (written by an older Pomona), so rows made with " + name + "=" + value +
-                         " could mix feature spaces: replace the output to start it afresh",
-                     Setting::kOverwrite);
-    }
-    if (*found != value) {
+      unrecorded.emplace_back(name, value);
+    } else if (*found != value) {
       throw JobError(ExitCode::kConfiguration,
                      file + " holds features made with " + name + "=" + *found + ", this run has " +
                          name + "=" + value +
@@ -85,6 +85,14 @@ void check_same_settings(const std::string& file, const parquet::arrow::FileRead
                          "afresh",
                      Setting::kOverwrite);
     }
+  }
+  if (!unrecorded.empty()) {
+    const auto& [name, value] = unrecorded.front();
+    throw JobError(ExitCode::kConfiguration,
+                   file + " does not record " + name +
+                       " (written by an older Pomona), so rows made with " + name + "=" + value +
+                       " could mix feature spaces: replace the output to start it afresh",
+                   Setting::kOverwrite);
   }
 }
 

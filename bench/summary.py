@@ -136,6 +136,15 @@ def targets(parts, rows):
         value = r["end_to_end"] / r["ideal"]
         found.append(check(f"end to end / GEMM ideal, {r['precision']}, {r['threads']} thread(s)", value,
                            ">= 0.85", value >= 0.85))
+    # Issue 16: each precision end to end against the notebook's stack at the same threads, the
+    # Pomona side from precision_bench.py (fp32 and bf16 in one run).
+    notebook = {run["threads"]: run["reference"]["img_per_s"] for run in parts.get("reference_stack", {}).get("runs", [])}
+    for r in precision.get("speed", []):
+        if r["threads"] in notebook:
+            value = r["end_to_end"] / notebook[r["threads"]]
+            target = 3 if r["precision"] == "fp32" else 5
+            found.append(check(f"pomona featurize --precision {r['precision']} / notebook stack, {r['threads']} "
+                               f"thread(s)", value, f">= {target}", value >= target))
     fidelity = precision.get("fidelity")
     if fidelity:
         value = fidelity["keras_fixtures_bf16_vs_keras_fp32"]["worst_cosine"]
